@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pipeline.config import Settings, get_settings
-from pipeline.errors import PassingScoreError
+from pipeline.errors import InputError, PassingScoreError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="NFL QB Passing Score: ingest, features, train, score, report.")
@@ -119,6 +119,94 @@ def status() -> None:
                   + (f" ({st.last_ingest_key})" if st.last_ingest_key else "")
                   + f"; files/downloads logged: {st.files_logged}")
     console.print("model versions: " + (", ".join(st.model_versions) or "none"))
+
+
+@app.command()
+def features(full: Annotated[bool, typer.Option(
+        "--full", help="rebuild every game (default: only games ingested since the last build)"
+        )] = False) -> None:
+    """Rebuild `dropbacks` from `plays` (incremental per game)."""
+    from features.build import build_dropbacks
+    from pipeline.warehouse import connect
+
+    try:
+        con = connect(state.settings.db)
+        with _progress() as prog:
+            task = prog.add_task("features", total=None)
+            report = build_dropbacks(con, full=full,
+                                     on_progress=lambda d, t: prog.update(task, completed=d,
+                                                                          total=t))
+        con.close()
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    console.print(f"features: {report.games_rebuilt} games rebuilt, {report.games_removed} "
+                  f"removed, {report.rows:,} dropbacks written ({report.rows_total:,} in table) "
+                  f"in {report.seconds:.1f} s")
+
+
+@app.command()
+def train(
+    train_seasons: Annotated[str | None, typer.Option(
+        "--train-seasons", help="e.g. 2016-2023; the last season validates (early stopping, "
+        "model selection). Default: every season before the newest")] = None,
+    holdout_season: Annotated[int | None, typer.Option(
+        "--holdout-season", help="a season to keep out (default: the newest)")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    baselines: Annotated[bool, typer.Option(help="also fit the comparison baselines")] = True,
+) -> None:
+    """Fit the play models; save a versioned artifact under data/models/."""
+    from models.training import available_seasons, train_models
+    from pipeline.ingest import parse_range
+    from pipeline.warehouse import connect
+
+    try:
+        con = connect(state.settings.db, read_only=True)
+        have = available_seasons(con)
+        seasons = parse_range(train_seasons, "train-seasons")
+        if seasons is None:
+            hold = holdout_season if holdout_season is not None else max(have)
+            seasons = [s for s in have if s < hold]
+        elif holdout_season is not None and holdout_season in seasons:
+            raise InputError(f"--holdout-season {holdout_season} is inside --train-seasons")
+        with _progress() as prog:
+            task = prog.add_task("train", total=None)
+            path = train_models(con, seasons, state.settings.models_dir, seed, baselines,
+                                progress=lambda n: prog.update(task, description=f"train: {n}"))
+        con.close()
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    console.print(f"model saved: {path}")
+
+
+@app.command()
+def evaluate(
+    holdout_season: Annotated[int, typer.Option("--holdout-season", help="season to score")],
+    json_path: Annotated[Path | None, typer.Option("--json", help="write the metrics here")
+                         ] = None,
+    seed: Annotated[int, typer.Option(help="random seed when training is needed")] = 0,
+) -> None:
+    """Held-out metrics of every play model and its baselines on one season."""
+    from models.training import evaluate as run_eval
+    from models.training import write_json
+    from pipeline.warehouse import connect
+    from reports.model_table import print_evaluation
+
+    try:
+        con = connect(state.settings.db, read_only=True)
+        with _progress() as prog:
+            task = prog.add_task("evaluate", total=None)
+            result = run_eval(con, holdout_season, state.settings.models_dir, seed,
+                              progress=lambda n: prog.update(task, description=n))
+        con.close()
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    print_evaluation(result, console)
+    if json_path is not None:
+        write_json(result, json_path)
+        console.print(f"wrote {json_path}")
 
 
 @app.command()

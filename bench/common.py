@@ -1,0 +1,52 @@
+"""Helpers shared by the benchmark scripts: machine facts, peak memory, result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def shared_pbp() -> Path:
+    """The real nflverse play-by-play folder the benchmarks run on."""
+    return Path(os.environ.get("PASSING_SCORE_SHARED", ROOT.parent / "shared" / "nflverse")) / "pbp"
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    return {"platform": platform.platform(), "python": platform.python_version(),
+            "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()}
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (ru_maxrss, KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def best_of(fn: Callable[[], Any], repeats: int = 3) -> float:
+    """Best wall time of a few runs: the least noisy figure on a shared machine."""
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def write_result(name: str, payload: dict[str, Any]) -> Path:
+    """Write bench/results/<name>.json with the machine facts attached."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{name}.json"
+    out.write_text(json.dumps({**payload, "machine": machine(),
+                               "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+                              indent=2) + "\n")
+    print(f"wrote {out}")
+    return out
