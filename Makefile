@@ -40,6 +40,7 @@ lint: install
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]' || echo "bench extra unavailable: peers skipped"
+	$(PY) -m pip install --quiet --no-deps gluonts==0.17.0 || echo "gluonts unavailable: skipped"
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean-data:

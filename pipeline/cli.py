@@ -153,7 +153,8 @@ def train(
     holdout_season: Annotated[int | None, typer.Option(
         "--holdout-season", help="a season to keep out (default: the newest)")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
-    baselines: Annotated[bool, typer.Option(help="also fit the comparison baselines")] = True,
+    baselines: Annotated[bool, typer.Option(
+        help="also fit the comparison baselines now (else `evaluate` fits them once)")] = False,
 ) -> None:
     """Fit the play models; save a versioned artifact under data/models/."""
     from models.training import available_seasons, train_models
@@ -210,10 +211,203 @@ def evaluate(
 
 
 @app.command()
-def run() -> None:
-    """The whole job end to end on the default data (what `make run` calls)."""
+def score(
+    model_version: Annotated[str | None, typer.Option(
+        "--model-version", help="default: the newest trained model")] = None,
+    full: Annotated[bool, typer.Option("--full", help="re-predict every game")] = False,
+) -> None:
+    """Fill play_predictions (new or rebuilt games) and the QB game and season scores."""
+    from models import artifact
+    from models.predict import refresh_predictions
+    from pipeline.scoring import score as run_score
+    from pipeline.warehouse import connect
+
+    try:
+        art = artifact.load(artifact.resolve(state.settings.models_dir, model_version))
+        con = connect(state.settings.db)
+        with _progress() as prog:
+            task = prog.add_task("predict", total=None)
+            games, rows = refresh_predictions(
+                con, art, full, progress=lambda d, t: prog.update(task, completed=d, total=t))
+            task2 = prog.add_task("score", total=None)
+            report = run_score(con, art.version,
+                               progress=lambda d, t: prog.update(task2, completed=d, total=t))
+        con.close()
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    console.print(f"score: model {art.version}: {games} games predicted ({rows:,} dropbacks); "
+                  f"{report.game_rows:,} game scores, {report.season_rows:,} season scores "
+                  f"in {report.seconds:.1f} s")
+
+
+@app.command()
+def leaderboard(
+    season: Annotated[int, typer.Option(help="season, e.g. 2024")],
+    week: Annotated[int | None, typer.Option(help="season to date through this week")] = None,
+    game_week: Annotated[int | None, typer.Option(
+        "--game-week", help="only that week's games, ranked by game score")] = None,
+    season_type: Annotated[str, typer.Option("--season-type", help="REG, POST or ALL")] = "REG",
+    split: Annotated[str | None, typer.Option(help="a football split (see docs/scoring.md)")
+                     ] = None,
+    min_dropbacks: Annotated[int | None, typer.Option(
+        "--min-dropbacks", help="default: the qualified threshold")] = None,
+    team: Annotated[str | None, typer.Option(help="one team, e.g. KC")] = None,
+    sort: Annotated[str | None, typer.Option(help="sort column (default: rank)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet")] = "table",
+    out: Annotated[Path | None, typer.Option(help="write the csv/json/parquet here")] = None,
+    model_version: Annotated[str | None, typer.Option("--model-version")] = None,
+) -> None:
+    """Ranked QB Passing Scores for a season, a week or a split."""
+    from pipeline.warehouse import connect
+    from reports.leaderboard import board, board_meta, board_title, export, rich_table
+
+    try:
+        if fmt not in ("table", "csv", "json", "parquet"):
+            raise InputError(f"--format {fmt!r}: use table, csv, json or parquet")
+        con = connect(state.settings.db, read_only=True)
+        df = board(con, season, week=game_week, through_week=week, season_type=season_type,
+                   min_dropbacks=min_dropbacks, team=team, sort=sort,
+                   model_version=model_version, split=split)
+        meta = board_meta(df, season, season_type, week=week or game_week,
+                          model_version=model_version)
+        con.close()
+        if fmt == "table":
+            console.print(rich_table(df, board_title(season, season_type, week=game_week,
+                                                     through_week=week, split=split,
+                                                     model_version=meta.get("model_version"))))
+            return
+        text = export(df, fmt, out, meta)
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    if text is not None:
+        sys.stdout.write(text)
+    else:
+        console.print(f"wrote {out}")
+
+
+@app.command()
+def validate(json_path: Annotated[Path | None, typer.Option("--json", help="write JSON here")
+                                  ] = None,
+             markdown: Annotated[Path | None, typer.Option(
+                 "--markdown", help="write the comparison table (docs/validity.md)")] = None,
+             model_version: Annotated[str | None, typer.Option("--model-version")] = None
+             ) -> None:
+    """Validity study: stability and predictiveness of the score against peer metrics."""
+    import json
+
+    from pipeline.validity import validity_markdown, validity_study, write_validity_markdown
+    from pipeline.warehouse import connect
+
+    try:
+        con = connect(state.settings.db, read_only=True)
+        result = validity_study(con, model_version)
+        con.close()
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    console.print(validity_markdown(result), markup=False, highlight=False)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        console.print(f"wrote {json_path}")
+    if markdown is not None:
+        write_validity_markdown(result, markdown)
+        console.print(f"wrote {markdown}")
+
+
+@app.command()
+def report(
+    season: Annotated[int, typer.Option(help="season of the report")],
+    out: Annotated[Path, typer.Option(help="HTML file to write")],
+    compare: Annotated[int | None, typer.Option(help="a second season to compare")] = None,
+    qbs: Annotated[str | None, typer.Option(help="passer ids to highlight, comma separated")
+                   ] = None,
+    model_version: Annotated[str | None, typer.Option("--model-version")] = None,
+) -> None:
+    """Season-end comparison report: a self-contained HTML file with charts."""
+    from pipeline.warehouse import connect
+    from reports.report import build_report
+
+    try:
+        con = connect(state.settings.db, read_only=True)
+        path = build_report(con, season, out, compare=compare,
+                            qbs=[q.strip() for q in qbs.split(",")] if qbs else None,
+                            model_version=model_version)
+        con.close()
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    console.print(f"wrote {path}")
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="port")] = 8000) -> None:
+    """The read-only broadcaster API (OpenAPI at /docs)."""
+    from reports.api import serve as run_api
+
+    if not state.settings.db.exists():
+        fail(InputError(f"warehouse {state.settings.db} does not exist: run `make run` first"))
+    run_api(host=host, port=port, db=state.settings.db)
+
+
+@app.command()
+def update(
+    season: Annotated[int, typer.Option(help="season of the week")],
+    week: Annotated[int, typer.Option(help="week (POST continues REG numbering)")],
+    source: Annotated[str, typer.Option(help="local | nflreadpy | nfl-data-py")] = "local",
+    path: Annotated[Path | None, typer.Option(help="folder or file (local)")] = None,
+) -> None:
+    """The weekly job: ingest that week, rebuild its features, score with the frozen model,
+    refresh the aggregates and print the new board."""
+    ingest(source=source, path=path, seasons=str(season), weeks=str(week), season_type=None)
+    features(full=False)
+    score(model_version=None, full=False)
+    leaderboard(season=season, week=week, game_week=None, season_type="REG" if week <= 18
+                else "POST", split=None, min_dropbacks=None, team=None, sort=None, fmt="table",
+                out=None, model_version=None)
+
+
+@app.command()
+def run(holdout_season: Annotated[int | None, typer.Option(
+        "--holdout-season", help="season kept out of training (default: the newest)")] = None
+        ) -> None:
+    """The whole job end to end on the default data (what `make run` calls): ingest, features,
+    train (once per data and code version), score, then the current board, an export and the
+    season report."""
+    from models import artifact
+
     ingest(source="local", path=None, seasons=None, weeks=None, season_type=None)
+    features(full=False)
+    try:
+        artifact.resolve(state.settings.models_dir)
+    except PassingScoreError:
+        train(train_seasons=None, holdout_season=holdout_season, seed=0, baselines=False)
+    score(model_version=None, full=False)
     status()
+    newest = _newest_scored_season()
+    exports = state.settings.data_dir / "exports"
+    leaderboard(season=newest, week=None, game_week=None, season_type="REG", split=None,
+                min_dropbacks=None, team=None, sort=None, fmt="table", out=None,
+                model_version=None)
+    leaderboard(season=newest, week=None, game_week=None, season_type="REG", split=None,
+                min_dropbacks=None, team=None, sort=None, fmt="csv",
+                out=exports / f"leaderboard_{newest}.csv", model_version=None)
+    report(season=newest, out=state.settings.data_dir / "reports" / f"season_{newest}.html",
+           compare=newest - 1, qbs=None, model_version=None)
+
+
+def _newest_scored_season() -> int:
+    from pipeline.warehouse import connect, fetch_one
+
+    con = connect(state.settings.db, read_only=True)
+    row = fetch_one(con, "SELECT max(season) FROM qb_season_scores")
+    con.close()
+    if not row or row[0] is None:
+        fail(InputError("no scores in the warehouse: `passing-score score` produced nothing"))
+    return int(row[0])  # type: ignore[index]
 
 
 def entry() -> None:

@@ -1,0 +1,157 @@
+"""Versioned model artifacts under data/models/<version>/: weights, features, seasons, metrics.
+
+An artifact is `meta.json` (version, train and validation seasons, feature lists, selection,
+validation metrics, code version) plus `play_models.joblib` and, once `evaluate` (or
+`train --baselines`) has fitted them, `baselines.joblib` (the fitted estimators, torch weights
+inside). Loading checks every file and names the broken one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+from models.samples import TARGETS
+from pipeline.errors import PassingScoreError
+
+ARTIFACT_FILES = ("meta.json", "play_models.joblib", "baselines.joblib")
+FORMAT = 1
+
+
+class ArtifactError(PassingScoreError):
+    """A model artifact is missing or unreadable (the message names the file)."""
+
+
+def code_version() -> str:
+    """git commit of the code (with -dirty when the tree has changes), else the package version."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=10", "HEAD"],
+                              capture_output=True, text=True, check=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--",
+                                "models", "features"], capture_output=True, text=True,
+                               check=True, timeout=5).stdout.strip()
+        return head + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        from importlib.metadata import version
+
+        return "pkg-" + version("qb-passing-score")
+
+
+def make_version(train_seasons: list[int], val_season: int, n_rows: int, seed: int) -> str:
+    """Deterministic version: same code, seasons and data size give the same version."""
+    key = json.dumps([code_version(), train_seasons, val_season, n_rows, seed, FORMAT])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+    return f"pm-{min(train_seasons)}-{val_season}-{digest}"
+
+
+@dataclass
+class Artifact:
+    """A loaded artifact."""
+
+    path: Path
+    meta: dict[str, Any]
+    play_models: Any
+    baselines: Any
+
+    @property
+    def version(self) -> str:
+        """The model version."""
+        return str(self.meta["version"])
+
+
+def save(root: Path, meta: dict[str, Any], play_models: Any, baselines: Any) -> Path:
+    """Write an artifact atomically (a temp folder renamed into place)."""
+    final = root / meta["version"]
+    tmp = root / f".{meta['version']}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    joblib.dump(play_models, tmp / "play_models.joblib")
+    if baselines is not None:
+        joblib.dump(baselines, tmp / "baselines.joblib")
+    meta = {**meta, "format": FORMAT, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                 time.gmtime()),
+            "features": {n: list(t.features) for n, t in TARGETS.items()}}
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    return final
+
+
+def add_baselines(path: Path, baselines: Any) -> None:
+    """Store baselines trained later (by `evaluate`) beside the play models."""
+    tmp = path / ".baselines.joblib.tmp"
+    joblib.dump(baselines, tmp)
+    tmp.rename(path / "baselines.joblib")
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    """meta.json of an artifact folder."""
+    f = path / "meta.json"
+    try:
+        return json.loads(f.read_text())
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"model artifact {f} is missing or not valid JSON: {exc}") from exc
+
+
+def load(path: Path) -> Artifact:
+    """Load an artifact; a missing or corrupt file is an ArtifactError naming it."""
+    meta = read_meta(path)
+    parts = {}
+    for name in ("play_models", "baselines"):
+        f = path / f"{name}.joblib"
+        if name == "baselines" and not f.exists():
+            parts[name] = None  # trained on demand by `evaluate`
+            continue
+        try:
+            parts[name] = joblib.load(f)
+        except Exception as exc:  # pickle, EOF, zlib ... all mean the same to a user
+            raise ArtifactError(f"model artifact file {f} cannot be loaded "
+                                f"({type(exc).__name__}); retrain with `passing-score train`"
+                                ) from exc
+    return Artifact(path, meta, parts["play_models"], parts["baselines"])
+
+
+def list_artifacts(root: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every artifact folder with readable metadata, newest validation season first."""
+    out = []
+    if root.is_dir():
+        for d in sorted(root.iterdir()):
+            if d.is_dir() and not d.name.startswith(".") and (d / "meta.json").exists():
+                try:
+                    out.append((d, read_meta(d)))
+                except ArtifactError:
+                    continue
+    return sorted(out, key=lambda x: (x[1].get("val_season", 0), x[1].get("saved_at", "")),
+                  reverse=True)
+
+
+def find_for_holdout(root: Path, holdout: int) -> Path | None:
+    """The newest artifact trained only on seasons before `holdout`."""
+    for d, meta in list_artifacts(root):
+        seasons = [*meta.get("train_seasons", []), meta.get("val_season", holdout)]
+        if seasons and max(seasons) < holdout:
+            return d
+    return None
+
+
+def resolve(root: Path, version: str | None = None) -> Path:
+    """The artifact folder of `version`, or the newest one; a clear error when there is none."""
+    if version is not None:
+        path = root / version
+        if not (path / "meta.json").exists():
+            have = ", ".join(m["version"] for _, m in list_artifacts(root)) or "none"
+            raise ArtifactError(f"model version {version!r} not found under {root} (have: {have})")
+        return path
+    found = list_artifacts(root)
+    if not found:
+        raise ArtifactError(f"no trained model under {root}: run `passing-score train` first")
+    return found[0][0]

@@ -1,0 +1,156 @@
+"""Per-dropback predictions of a model version: the rows of `play_predictions`.
+
+For every dropback, where it is in a model's sample: P(complete), P(interception), P(sack),
+expected yards and quantiles of the yards-after-catch, air-yards and dropback-yards
+distributions, and the PIT of the observed yards in each (mid-point of the integer-yard PIT
+interval), plus each component's over/under expectation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy.stats import norm
+
+from models.play_models import PlayModels
+from models.samples import TARGETS
+
+YARD_GRID = np.arange(-40.0, 111.0)  # integer yards a play can gain or lose on a 100-yd field
+CHUNK = 25_000
+ID_COLUMNS = ("game_id", "play_id", "passer_id", "passer", "posteam", "defteam", "season",
+              "week", "season_type")
+
+
+def standardize_pit(pit: np.ndarray) -> np.ndarray:
+    """Normal score of a PIT, clipped at 1/1000 so one freak play counts at most ~3.1 sd."""
+    return norm.ppf(np.clip(pit, 0.001, 0.999))
+
+
+def grid_summary(f: Any, y: np.ndarray) -> dict[str, np.ndarray]:
+    """Mean and 10/50/90% quantiles on the integer-yard grid, and the mid PIT of y."""
+    n = len(y)
+    cdf_hi = np.asarray(f.cdf(np.broadcast_to(YARD_GRID + 0.5, (n, len(YARD_GRID)))), float)
+    cdf_lo = np.concatenate([np.asarray(f.cdf(np.full(n, YARD_GRID[0] - 0.5)))[:, None],
+                             cdf_hi[:, :-1]], axis=1)
+    mass = np.clip(cdf_hi - cdf_lo, 0.0, None)
+    mean = (mass * YARD_GRID).sum(1) / np.clip(mass.sum(1), 1e-12, None)
+
+    def q(level: float) -> np.ndarray:
+        return YARD_GRID[np.minimum((cdf_hi < level).sum(1), len(YARD_GRID) - 1)]
+
+    lo = np.asarray(f.cdf(y - 0.5), float)
+    hi = np.asarray(f.cdf(y + 0.5), float)
+    return {"mean": mean, "q10": q(0.1), "q50": q(0.5), "q90": q(0.9),
+            "pit": np.clip(0.5 * (lo + hi), 0.0, 1.0)}
+
+
+def _predict_chunk(pm: PlayModels, df: pl.DataFrame) -> pl.DataFrame:
+    out = df.select(ID_COLUMNS)
+    cols: dict[str, np.ndarray] = {}
+    n = df.height
+    for name, prob_col in (("completion", "p_complete"), ("interception", "p_int"),
+                           ("sack", "p_sack")):
+        t = TARGETS[name]
+        mask = df.select(t.sample.fill_null(False)).to_series().to_numpy()
+        p = np.full(n, np.nan)
+        if mask.any():
+            p[mask] = getattr(pm, name).predict(df.filter(pl.Series(mask)))
+        cols[prob_col] = p
+    for name, prefix in (("yac", "yac"), ("air_yards", "air"), ("dropback_yards", "yards")):
+        t = TARGETS[name]
+        mask = df.select(t.sample.fill_null(False)).to_series().to_numpy()
+        block = {k: np.full(n, np.nan) for k in ("mean", "q10", "q50", "q90", "pit")}
+        if mask.any():
+            sub = df.filter(pl.Series(mask))
+            s = grid_summary(getattr(pm, name).predict_dist(sub), sub[t.target].to_numpy()
+                             .astype(float))
+            for k, v in s.items():
+                block[k][mask] = v
+        cols[f"exp_{prefix}"] = block["mean"]
+        for k in ("q10", "q50", "q90", "pit"):
+            cols[f"{prefix}_{k}"] = block[k]
+    return out.with_columns([pl.Series(k, v).fill_nan(None) for k, v in cols.items()])
+
+
+def predict_dropbacks(pm: PlayModels, df: pl.DataFrame, model_version: str,
+                      progress: Any = None) -> pl.DataFrame:
+    """The `play_predictions` rows of df (dropbacks) for one model version."""
+    parts = []
+    for s in range(0, df.height, CHUNK):
+        parts.append(_predict_chunk(pm, df.slice(s, CHUNK)))
+        if progress is not None:
+            progress(min(s + CHUNK, df.height), df.height)
+    pred = pl.concat(parts) if parts else _predict_chunk(pm, df)
+    outcomes = df.select(
+        pl.col("out_complete").alias("complete"), pl.col("out_interception").alias("interception"),
+        pl.col("out_sack").alias("sack"), pl.col("out_pass_attempt").alias("pass_attempt"),
+        pl.col("out_scramble").alias("scramble"), pl.col("out_yards_gained").alias("yards_gained"),
+        pl.col("out_air_yards").alias("air_yards"), pl.col("out_epa").alias("epa"),
+        pl.col("out_first_down").alias("first_down"), pl.col("out_touchdown").alias("touchdown"),
+        pl.col("cp"), pl.col("model_eligible"))
+    pred = pl.concat([pred, outcomes], how="horizontal")
+    return pred.with_columns(
+        pl.lit(model_version).alias("model_version"),
+        (pl.col("complete") - pl.col("p_complete")).alias("cpoe"),
+        (pl.col("p_int") - pl.col("interception")).alias("int_avoided"),
+        (pl.col("p_sack") - pl.col("sack")).alias("sack_avoided"),
+        pl.col("yards_pit").map_batches(lambda s: pl.Series(standardize_pit(s.to_numpy(
+            allow_copy=True).astype(float)))).fill_nan(None).alias("yards_z"),
+        pl.col("air_pit").map_batches(lambda s: pl.Series(standardize_pit(s.to_numpy(
+            allow_copy=True).astype(float)))).fill_nan(None).alias("aggressiveness_z"),
+        pl.col("yac_pit").map_batches(lambda s: pl.Series(standardize_pit(s.to_numpy(
+            allow_copy=True).astype(float)))).fill_nan(None).alias("yac_z"),
+    )
+
+
+def refresh_predictions(con: Any, art: Any, full: bool = False, progress: Any = None
+                        ) -> tuple[int, int]:
+    """Predict the games whose dropbacks were (re)built since this version last predicted them
+    (all games with `full`), and drop predictions of games no longer in `dropbacks`.
+
+    One transaction: readers keep seeing the previous predictions until it commits.
+    Returns (games predicted, rows written).
+    """
+    from pipeline.warehouse import query_pl, require_table, table_exists, transaction
+
+    require_table(con, "dropbacks", "run `passing-score features` first")
+    has_log = table_exists(con, "predictions_log")
+    built = query_pl(con, "SELECT game_id, built_at FROM dropbacks_log")
+    if has_log and not full:
+        done = query_pl(con, "SELECT game_id, built_at FROM predictions_log "
+                             "WHERE model_version = ?", [art.version])
+        todo = built.join(done, on=["game_id", "built_at"], how="anti")
+    else:
+        todo = built
+    games = todo["game_id"].to_list()
+    con.register("_todo", todo)
+    dropbacks = query_pl(con, "SELECT d.* FROM dropbacks d SEMI JOIN _todo USING (game_id) "
+                              "ORDER BY game_id, play_id")
+    pred = predict_dropbacks(art.play_models, dropbacks, art.version, progress) \
+        if dropbacks.height else None
+    with transaction(con):
+        if not has_log:
+            con.execute("CREATE TABLE predictions_log (game_id VARCHAR, model_version VARCHAR, "
+                        "built_at TIMESTAMP, predicted_at TIMESTAMP)")
+        if pred is not None:
+            con.register("_pred", pred)
+            if not table_exists(con, "play_predictions"):
+                con.execute("CREATE TABLE play_predictions AS SELECT * FROM _pred LIMIT 0")
+            con.execute("DELETE FROM play_predictions WHERE model_version = ? AND game_id IN "
+                        "(SELECT game_id FROM _todo)", [art.version])
+            con.execute("INSERT INTO play_predictions BY NAME SELECT * FROM _pred")
+        # games gone from dropbacks lose their predictions of this version
+        if table_exists(con, "play_predictions"):
+            con.execute("DELETE FROM play_predictions WHERE model_version = ? AND game_id NOT IN "
+                        "(SELECT game_id FROM dropbacks_log)", [art.version])
+        con.execute("DELETE FROM predictions_log WHERE model_version = ? AND (game_id IN "
+                    "(SELECT game_id FROM _todo) OR game_id NOT IN (SELECT game_id FROM "
+                    "dropbacks_log))", [art.version])
+        con.execute("INSERT INTO predictions_log SELECT game_id, ?, built_at, now()::TIMESTAMP "
+                    "FROM _todo", [art.version])
+    con.unregister("_todo")
+    if pred is not None:
+        con.unregister("_pred")
+    return len(games), 0 if pred is None else pred.height

@@ -1,0 +1,369 @@
+"""Leaderboards (reports.leaderboard) on small synthetic warehouses; also home of the builders
+the API and report tests share (score tables written directly, or a league scored for real)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+from rich.console import Console
+
+from pipeline import scoring
+from pipeline.errors import InputError
+from pipeline.warehouse import DDL, connect, query_pl
+from reports import leaderboard as lb
+
+MV = "pm-synth-0001"
+SEASONS = (2022, 2023)
+REG_WEEKS = 6
+POST_WEEK = REG_WEEKS + 1
+TEAMS = ("KC", "BUF", "CIN", "BAL", "SF", "DAL", "PHI", "MIA")
+NAMES = ("P.Mahomes", "J.Allen", "J.Burrow", "L.Jackson", "B.Purdy", "D.Prescott",
+         "J.Hurts", "T.Tagovailoa")
+BACKUP_ID, BACKUP_NAME = "00-0039999", "Ł.Müller"  # a unicode name, few dropbacks
+INGESTED_AT = datetime(2024, 2, 12, 9, 30, 0)
+
+
+def qb(i: int) -> str:
+    """GSIS-like id of synthetic QB i (one starter per team)."""
+    return f"00-00{30001 + i:05d}"
+
+
+def _schedule(season: int) -> list[tuple[int, str, int, int]]:
+    """(week, season_type, away index, home index) of every synthetic game."""
+    out = []
+    n = len(TEAMS)
+    for week in range(1, REG_WEEKS + 1):
+        order = [(i + week) % n for i in range(n)] if week % 2 else list(range(n))
+        out += [(week, "REG", order[k], order[k + 1]) for k in range(0, n, 2)]
+    out += [(POST_WEEK, "POST", 0, 1), (POST_WEEK, "POST", 2, 3)]
+    return out
+
+
+def _gid(season: int, week: int, a: int, h: int) -> str:
+    return f"{season}_{week:02d}_{TEAMS[a]}_{TEAMS[h]}"
+
+
+# ---------------------------------------------------------------- score tables, directly
+
+
+def game_score_rows(seed: int = 3) -> pl.DataFrame:
+    """Synthetic qb_game_scores rows (GAME_COLUMNS) with a clear skill order: QB 0 best."""
+    rng = np.random.default_rng(seed)
+    rows: list[dict] = []
+    for season in SEASONS:
+        for week, st, a, h in _schedule(season):
+            for side, other in ((a, h), (h, a)):
+                passers = [(qb(side), NAMES[side], 32)]
+                if season == SEASONS[-1] and side == 7 and week in (5, 6):
+                    passers = [(qb(side), NAMES[side], 20), (BACKUP_ID, BACKUP_NAME, 12)]
+                for pid, name, db in passers:
+                    base = 85 - 4 * side + (3 if season == SEASONS[-1] and side == 5 else 0)
+                    s = float(np.clip(base + rng.normal(0, 5), 50.5, 98.5))
+                    r: dict = {c: None for c in scoring.GAME_COLUMNS}
+                    r.update(passer_id=pid, game_id=_gid(season, week, a, h), model_version=MV,
+                             passer_name=name, team=TEAMS[side], opponent=TEAMS[other],
+                             season=season, season_type=st, week=week, dropbacks=db,
+                             scored_dropbacks=db - 1, play_value=(s - 75) / 100,
+                             play_value_shrunk=(s - 75) / 120, play_value_sd=0.05,
+                             league_mean=0.0, score=s, score_low=s - 6, score_high=min(99, s + 6),
+                             qualified=db >= scoring.GAME_MIN_DROPBACKS,
+                             epa_per_dropback=(s - 75) / 60, cpoe=(s - 75) / 4, cp_attempts=db - 4,
+                             team_points=int(rng.integers(10, 35)),
+                             opp_points=int(rng.integers(10, 35)))
+                    for k, c in enumerate(scoring.COMPONENTS):
+                        r[f"comp_{c}"] = float(np.clip(s + rng.normal(0, 4) - k, 50, 99))
+                        r[f"val_{c}"] = (s - 75) / 500 * (1 if k != 4 else -0.2)
+                    r["win"] = 1.0 if r["team_points"] > r["opp_points"] else 0.0
+                    rows.append(r)
+    df = pl.DataFrame(rows, schema=_schema(scoring.GAME_COLUMNS))
+    ranked = (df.filter(pl.col("qualified")).sort("score", descending=True)
+              .with_columns(pl.int_range(1, pl.len() + 1).over(["season", "season_type", "week"])
+                            .cast(pl.Int64).alias("rank2"))
+              .select("passer_id", "game_id", "rank2"))
+    df = df.join(ranked, on=["passer_id", "game_id"], how="left")
+    return df.with_columns(pl.col("rank2").alias("rank")).drop("rank2").select(
+        list(scoring.GAME_COLUMNS))
+
+
+def _schema(cols: dict[str, str]) -> dict[str, pl.DataType]:
+    m = {"VARCHAR": pl.String(), "BIGINT": pl.Int64(), "DOUBLE": pl.Float64(),
+         "BOOLEAN": pl.Boolean()}
+    return {c: m[t.replace(" NOT NULL", "")] for c, t in cols.items()}
+
+
+def season_score_rows(games: pl.DataFrame) -> pl.DataFrame:
+    """qb_season_scores rows (REG, POST, ALL) aggregated from the synthetic game rows."""
+    parts = []
+    for scope in ("REG", "POST", "ALL"):
+        g = games if scope == "ALL" else games.filter(pl.col("season_type") == scope)
+        tg = (g.select("season", "team", "game_id").unique().group_by(["season", "team"]).len()
+              .rename({"len": "team_games"}))
+        w = pl.col("dropbacks")
+        agg = g.group_by(["season", "passer_id"]).agg(
+            pl.col("passer_name").last(), pl.col("team").last(), pl.len().alias("games"),
+            w.sum().alias("dropbacks"), pl.col("scored_dropbacks").sum(),
+            pl.col("cp_attempts").sum(),
+            *[((pl.col(c) * w).sum() / w.sum()).alias(c) for c in
+              ("score", "play_value", "play_value_shrunk", "epa_per_dropback", "cpoe",
+               *(f"comp_{k}" for k in scoring.COMPONENTS),
+               *(f"val_{k}" for k in scoring.COMPONENTS))])
+        agg = agg.join(tg, on=["season", "team"], how="left").with_columns(
+            pl.lit(scope).alias("season_type"), pl.lit(MV).alias("model_version"),
+            pl.lit(0.03).alias("play_value_sd"), pl.lit(0.0).alias("league_mean"),
+            (pl.col("score") - 3).alias("score_low"), (pl.col("score") + 3).alias("score_high"),
+            (pl.col("dropbacks") >= scoring.SEASON_DROPBACKS_PER_GAME * pl.col("team_games"))
+            .alias("qualified"))
+        ranked = (agg.filter(pl.col("qualified")).sort(["season", "score"],
+                                                       descending=[False, True])
+                  .with_columns(pl.int_range(1, pl.len() + 1).over("season").cast(pl.Int64)
+                                .alias("rank")).select("season", "passer_id", "rank"))
+        parts.append(agg.join(ranked, on=["season", "passer_id"], how="left"))
+    df = pl.concat(parts, how="diagonal_relaxed")
+    return df.select([pl.col(c).cast(t) for c, t in _schema(scoring.SEASON_COLUMNS).items()])
+
+
+def write_score_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse holding only the score tables (as pipeline.scoring creates them) and a
+    minimal ingest log: what the API and the report read."""
+    con.execute(DDL)
+    for name, cols, rows in (("qb_game_scores", scoring.GAME_COLUMNS, game_score_rows()),
+                             ("qb_season_scores", scoring.SEASON_COLUMNS, None)):
+        key = ", ".join(scoring.TABLE_KEYS[name])
+        ddl = ", ".join(f'"{c}" {t}' for c, t in cols.items())
+        con.execute(f"CREATE OR REPLACE TABLE {name} ({ddl}, PRIMARY KEY ({key}))")
+        if rows is None:
+            rows = season_score_rows(game_score_rows())
+        con.register("_rows", rows)
+        con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _rows")
+        con.unregister("_rows")
+    con.execute("INSERT INTO ingest_log VALUES ('local', 'pbp/play_by_play_2023.parquet', "
+                "'abc', '{}', 1000, 58, 58, 1.5, ?)", [INGESTED_AT])
+    games = game_score_rows().select("game_id").unique().sort("game_id")
+    for gid in games["game_id"].to_list():
+        con.execute("INSERT INTO ingested_games VALUES (?, 'h', 100, 'local', 'k', ?)",
+                    [gid, INGESTED_AT])
+
+
+def make_score_warehouse(path: Path) -> Path:
+    """Create (or replace) a score-tables-only warehouse file at `path`."""
+    con = connect(path)
+    write_score_tables(con)
+    con.close()
+    return path
+
+
+# ---------------------------------------------------------------- a league scored for real
+
+
+def make_predictions(seed: int = 11) -> pl.DataFrame:
+    """play_predictions of the synthetic schedule: 30 dropbacks a game, QB 0 the best."""
+    rng = np.random.default_rng(seed)
+    cols: dict[str, list] = {k: [] for k in ("game_id", "passer_id", "passer", "posteam",
+                                             "defteam", "season", "week", "season_type", "q")}
+    for season in SEASONS:
+        for week, st, a, h in _schedule(season):
+            for side, other in ((a, h), (h, a)):
+                for _ in range(30):
+                    cols["game_id"].append(_gid(season, week, a, h))
+                    cols["passer_id"].append(qb(side))
+                    cols["passer"].append(NAMES[side])
+                    cols["posteam"].append(TEAMS[side])
+                    cols["defteam"].append(TEAMS[other])
+                    cols["season"].append(season)
+                    cols["week"].append(week)
+                    cols["season_type"].append(st)
+                    cols["q"].append(side)
+    df = pl.DataFrame(cols)
+    n = df.height
+    skill = 0.16 - 0.04 * df["q"].to_numpy()
+    cpoe = rng.normal(skill, 0.45, n)
+    yards_z = rng.normal(2 * skill, 1.0, n)
+    epa = 0.5 * yards_z + 0.3 * cpoe + rng.normal(0.0, 0.5, n)
+    return df.drop("q").with_columns(
+        pl.Series("play_id", np.arange(1, n + 1) * 10), pl.Series("epa", epa),
+        pl.Series("cpoe", cpoe), pl.Series("int_avoided", rng.normal(0.002 * skill, 0.1, n)),
+        pl.Series("sack_avoided", rng.normal(skill / 3, 0.2, n)),
+        pl.Series("yards_z", yards_z), pl.Series("aggressiveness_z", rng.normal(0, 1, n)),
+        pl.lit(True).alias("model_eligible"), pl.lit(MV).alias("model_version"))
+
+
+def make_scored_warehouse(path: Path) -> Path:
+    """play_predictions of the synthetic league scored by pipeline.scoring, plus ingest rows."""
+    con = connect(path)
+    con.register("_pred", make_predictions())
+    con.execute("CREATE OR REPLACE TABLE play_predictions AS SELECT * FROM _pred")
+    con.unregister("_pred")
+    scoring.score(con)
+    con.execute("INSERT INTO ingest_log VALUES ('local', 'synthetic', 'abc', '{}', 1, 1, 1, "
+                "0.1, ?)", [INGESTED_AT])
+    con.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def scored_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scored synthetic warehouse (built once per module; tests only read it)."""
+    return make_scored_warehouse(tmp_path_factory.mktemp("lb") / "w.duckdb")
+
+
+@pytest.fixture()
+def ro(scored_db: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the scored warehouse."""
+    c = duckdb.connect(str(scored_db), read_only=True)
+    yield c
+    c.close()
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_board_has_the_design_row_and_matches_the_season_table(ro) -> None:
+    b = lb.board(ro, SEASONS[-1])
+    assert b.columns[:len(lb.ROW_COLUMNS)] == lb.ROW_COLUMNS
+    table = query_pl(ro, "SELECT * FROM qb_season_scores WHERE season = ? AND season_type = "
+                         "'REG' AND qualified ORDER BY rank", [SEASONS[-1]])
+    assert b["passer_id"].to_list() == table["passer_id"].to_list()
+    assert np.allclose(b["score"].to_numpy(), table["score"].to_numpy())
+    assert b["rank"].to_list() == list(range(1, b.height + 1))
+    assert (b["score_low"] <= b["score"]).all() and (b["score"] <= b["score_high"]).all()
+    assert b["passer_id"][0] in {qb(0), qb(1), qb(2)}  # the best built-in skills
+
+
+def test_through_week_week_team_sort_and_min_dropbacks(ro) -> None:
+    s = SEASONS[-1]
+    w3 = lb.board(ro, s, through_week=3)
+    assert w3["week"][0] == 3 and w3["dropbacks"].max() <= 3 * 30
+    assert w3["score_change"].null_count() == 0
+    one = lb.board(ro, s, week=4)
+    assert one["week"].unique().to_list() == [4] and one["games"].max() == 1
+    assert one["rank"].to_list() == list(range(1, one.height + 1))
+    assert one["score_change"].null_count() == 0  # every QB played in week 3 too
+    kc = lb.board(ro, s, team="kc")
+    assert kc["team"].to_list() == ["KC"] and kc["rank"][0] >= 1
+    by_cpoe = lb.board(ro, s, sort="cpoe")
+    assert by_cpoe["cpoe"].to_list() == sorted(by_cpoe["cpoe"].to_list(), reverse=True)
+    by_name = lb.board(ro, s, sort="passer_name")
+    assert by_name["passer_name"].to_list() == sorted(by_name["passer_name"].to_list())
+    low = lb.board(ro, s, sort="-rank")
+    assert low["rank"].to_list() == sorted(low["rank"].to_list(), reverse=True)
+    none = lb.board(ro, s, min_dropbacks=10_000)
+    assert none.height == 0
+    post = lb.board(ro, s, season_type="post")
+    assert set(post["team"].to_list()) <= set(TEAMS[:4]) and post.height > 0
+
+
+def test_bad_input_is_one_line_input_error(ro) -> None:
+    with pytest.raises(InputError, match=r"season 1999 .*available seasons: 2022, 2023"):
+        lb.board(ro, 1999)
+    with pytest.raises(InputError, match="season type"):
+        lb.board(ro, SEASONS[0], season_type="ALL")
+    with pytest.raises(InputError, match="cannot sort by 'nope'"):
+        lb.board(ro, SEASONS[0], sort="nope")
+    with pytest.raises(InputError, match="not both"):
+        lb.board(ro, SEASONS[0], week=2, through_week=3)
+    with pytest.raises(InputError, match="week 30"):
+        lb.board(ro, SEASONS[0], week=30)
+    with pytest.raises(InputError, match="team 'XYZ'"):
+        lb.board(ro, SEASONS[0], team="XYZ")
+    with pytest.raises(InputError, match="week 9"):
+        lb.board(ro, SEASONS[0], week=9)
+    with pytest.raises(InputError, match="model version"):
+        lb.board(ro, SEASONS[0], week=2, model_version="nope")
+    with pytest.raises(InputError):
+        lb.board(ro, SEASONS[0], split="deep", week=2)
+
+
+def test_split_is_passed_to_scoring(ro, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict = {}
+    real = scoring.leaderboard
+
+    def fake(con, season, week=None, season_type="REG", min_dropbacks=None,
+             model_version=None, split=None) -> pl.DataFrame:
+        seen.update(season=season, split=split, week=week)
+        return real(con, season, week, season_type, min_dropbacks, model_version)
+
+    monkeypatch.setattr(scoring, "leaderboard", fake)
+    b = lb.board(ro, SEASONS[0], through_week=4, split="deep")
+    assert seen == {"season": SEASONS[0], "split": "deep", "week": 4} and b.height > 0
+
+
+def test_exports_csv_json_parquet(ro, tmp_path: Path) -> None:
+    s = SEASONS[-1]
+    b = lb.board(ro, s)
+    meta = lb.board_meta(b, s, "REG")
+    assert meta["model_version"] == MV and meta["week"] == REG_WEEKS
+    lb.export(b, "json", tmp_path / "b.json", meta)
+    doc = json.loads((tmp_path / "b.json").read_text())
+    assert {k: doc[k] for k in ("season", "week", "season_type", "model_version")} == {
+        "season": s, "week": REG_WEEKS, "season_type": "REG", "model_version": MV}
+    assert len(doc["rows"]) == b.height and set(lb.ROW_COLUMNS) <= set(doc["rows"][0])
+    lb.export(b, "csv", tmp_path / "sub" / "b.csv", meta)
+    csv = pl.read_csv(tmp_path / "sub" / "b.csv")
+    assert csv.columns[:len(lb.ROW_COLUMNS)] == lb.ROW_COLUMNS and csv.height == b.height
+    lb.export(b, "parquet", tmp_path / "b.parquet", meta)
+    pq = pl.read_parquet(tmp_path / "b.parquet")
+    assert pq["passer_id"].to_list() == b["passer_id"].to_list()
+    text = lb.export(b, "json", None, meta)
+    assert text is not None and json.loads(text)["rows"][0]["rank"] == 1
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_bad_out_paths_are_one_line(ro, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                    ) -> None:
+    b = lb.board(ro, SEASONS[-1])
+    meta = lb.board_meta(b, SEASONS[-1], "REG")
+    with pytest.raises(InputError, match="is a directory"):
+        lb.export(b, "csv", tmp_path, meta)
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    with pytest.raises(InputError, match="is a file, not a folder"):
+        lb.export(b, "csv", blocker / "b.csv", meta)
+    with pytest.raises(InputError, match="cannot"):
+        lb.export(b, "csv", Path("/proc/passing-score/b.csv"), meta)
+    with pytest.raises(InputError, match="format"):
+        lb.export(b, "xlsx", tmp_path / "b.xlsx", meta)
+    with pytest.raises(InputError, match="parquet needs --out"):
+        lb.export(b, "parquet", None, meta)
+    monkeypatch.chdir(tmp_path / "..")
+    lb.export(b, "csv", Path(tmp_path.name) / ".." / tmp_path.name / "up.csv", meta)
+    assert (tmp_path / "up.csv").exists()
+
+
+def test_rich_table_renders(ro) -> None:
+    b = lb.board(ro, SEASONS[-1])
+    console = Console(width=160, record=True)
+    console.print(lb.rich_table(b, lb.board_title(SEASONS[-1], "REG", model_version=MV)))
+    text = console.export_text()
+    assert "P.Mahomes" in text and "Passing Score 2023 REG" in text
+    empty = lb.rich_table(b.head(0), "empty")
+    assert empty.caption == "no qualified QB"
+
+
+def test_boards_on_score_tables_only(tmp_path: Path) -> None:
+    db = make_score_warehouse(tmp_path / "s.duckdb")
+    con = duckdb.connect(str(db), read_only=True)
+    assert not lb.can_compute(con)
+    wk = lb.board(con, SEASONS[-1], week=5)
+    assert BACKUP_ID not in wk["passer_id"].to_list()  # 12 dropbacks: not a qualified game
+    assert wk["rank"].to_list() == list(range(1, wk.height + 1))
+    assert lb.default_score_version(con) == MV
+    assert lb.available_seasons(con) == list(SEASONS)
+    season = lb.board(con, SEASONS[-1])  # read from qb_season_scores
+    table = query_pl(con, "SELECT passer_id FROM qb_season_scores WHERE season = ? AND "
+                          "season_type = 'REG' AND qualified ORDER BY rank", [SEASONS[-1]])
+    assert season["passer_id"].to_list() == table["passer_id"].to_list()
+    assert season["score_change"].null_count() == season.height
+    assert season["week"][0] == REG_WEEKS
+    assert lb.board(con, SEASONS[-1], through_week=REG_WEEKS).height == season.height
+    assert lb.board(con, SEASONS[-1], min_dropbacks=1)["passer_id"].to_list()[-1] == BACKUP_ID
+    with pytest.raises(lb.NotFoundError, match="play_predictions"):
+        lb.board(con, SEASONS[-1], through_week=3)
+    with pytest.raises(lb.NotFoundError, match="splits"):
+        lb.board(con, SEASONS[-1], split="deep")
+    con.close()

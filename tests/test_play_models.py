@@ -1,0 +1,119 @@
+"""Play models: estimator contracts, determinism, artifact round trip, evaluation JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from features.build import build_dropbacks
+from models import artifact
+from models.estimators import DistributionRegressor, TorchBinaryClassifier
+from models.play_models import sample
+from models.predict import predict_dropbacks
+from models.samples import TARGETS
+from models.training import evaluate, load_dropbacks, train_models
+from pipeline.ingest import PlayFilter, ingest
+from pipeline.sources import LocalSource
+from pipeline.warehouse import connect
+from tests.synthetic import TEAMS, make_pbp
+
+SMALL = {"epochs": 15, "batch_size": 64, "lr": 2e-2, "patience": 4, "hidden": (16,)}
+
+
+@parametrize_with_checks([
+    TorchBinaryClassifier(**SMALL),
+    *(DistributionRegressor(family=f, **SMALL)
+      for f in ("sbp", "gaussian", "student_t", "binned")),
+])
+def test_sklearn_estimator_checks(estimator: object, check: object) -> None:
+    check(estimator)  # type: ignore[operator]
+
+
+def test_distribution_regressor_is_deterministic_and_learns() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4000, 3)).astype(np.float32)
+    y = np.round(5 + 4 * X[:, 0] + rng.standard_t(3, 4000) * 2)
+    a = DistributionRegressor(seed=1, batch_size=256, epochs=20).fit(X[:3000], y[:3000])
+    b = DistributionRegressor(seed=1, batch_size=256, epochs=20).fit(X[:3000], y[:3000])
+    xs = np.array([0.0, 5.0, 10.0])
+    assert np.array_equal(a.predict_dist(X[3000:3010]).cdf(np.broadcast_to(xs, (10, 3))),
+                          b.predict_dist(X[3000:3010]).cdf(np.broadcast_to(xs, (10, 3))))
+    # the median follows the signal
+    med = a.predict(np.array([[-1, 0, 0], [1, 0, 0]], dtype=np.float32))
+    assert 6 < med[1] - med[0] < 10  # the true difference is 8
+
+
+@pytest.fixture(scope="module")
+def synthetic_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three small synthetic seasons ingested and featurized."""
+    d = tmp_path_factory.mktemp("syn")
+    for i, season in enumerate((2028, 2029, 2030)):
+        make_pbp(season=season, weeks=tuple(range(1, 9)), teams=TEAMS[:10], seed=i,
+                 plays_per_game=120).write_parquet(d / f"s{season}.parquet")
+    db = d / "w.duckdb"
+    con = connect(db)
+    assert not ingest(con, LocalSource(d), PlayFilter()).rejected
+    build_dropbacks(con, full=True)
+    con.close()
+    return db
+
+
+def test_train_save_load_round_trip_and_evaluate(synthetic_warehouse: Path, tmp_path: Path
+                                                 ) -> None:
+    con = connect(synthetic_warehouse, read_only=True)
+    models_dir = tmp_path / "models"
+    path = train_models(con, [2028, 2029], models_dir, seed=0)
+    meta = json.loads((path / "meta.json").read_text())
+    assert meta["train_seasons"] == [2028] and meta["val_season"] == 2029
+    assert set(meta["features"]) == set(TARGETS)
+    art = artifact.load(path)
+    test = load_dropbacks(con, [2030])
+    p1 = predict_dropbacks(art.play_models, test, art.version)
+    p2 = predict_dropbacks(artifact.load(path).play_models, test, art.version)
+    assert p1.equals(p2)
+    assert p1.height == test.height
+    ok = p1.filter(pl.col("p_complete").is_not_null())
+    assert ok.height == sample(test, "completion").height
+    assert ok["p_complete"].is_between(0, 1).all()
+    assert p1["yards_pit"].drop_nulls().is_between(0, 1).all()
+    # a second training run with the same seed and data gives the same version and predictions
+    path2 = train_models(con, [2028, 2029], tmp_path / "models2", seed=0)
+    assert path2.name == path.name
+    p3 = predict_dropbacks(artifact.load(path2).play_models, test, art.version)
+    assert p1.equals(p3)
+
+    result = evaluate(con, 2030, models_dir)
+    assert result["model_version"] == art.version  # the artifact for seasons before 2030
+    assert (path / "baselines.joblib").exists()  # baselines fitted once, kept with it
+    assert evaluate(con, 2030, models_dir)["trained_now"] is False
+    for target in ("completion", "interception", "sack"):
+        assert {"ours", "logistic"} <= set(result[target])
+        assert set(result[target]["ours"]) == {"log_loss", "brier", "auc",
+                                               "calibration_error", "n"}
+    assert {"nflfastr_recipe", "cp_column", "mlp"} <= set(result["completion"])
+    for target in ("yac", "air_yards", "dropback_yards"):
+        assert {"ours", "gaussian", "student_t", "binned"} <= set(result[target])
+        m = result[target]["ours"]
+        assert set(m["coverage_error"]) == {"lower", "body", "upper"}
+        assert set(m["share_below"]) == {"0.01", "0.05", "0.95", "0.99"}
+    assert "nflfastr_recipe" in result["yac"]
+    # every model of a target is scored on the same plays
+    for target, block in result.items():
+        if isinstance(block, dict) and "ours" in block:
+            assert len({m["n"] for m in block.values()}) == 1, target
+    con.close()
+
+
+def test_corrupt_artifact_names_the_file(synthetic_warehouse: Path, tmp_path: Path) -> None:
+    (tmp_path / "v1").mkdir()
+    (tmp_path / "v1" / "meta.json").write_text('{"version": "v1"}')
+    (tmp_path / "v1" / "play_models.joblib").write_bytes(b"not a model")
+    with pytest.raises(artifact.ArtifactError, match=r"play_models\.joblib"):
+        artifact.load(tmp_path / "v1")
+    with pytest.raises(artifact.ArtifactError, match="not found"):
+        artifact.resolve(tmp_path, "v2")
