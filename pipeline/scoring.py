@@ -120,8 +120,36 @@ def resolve_model_version(con: duckdb.DuckDBPyConnection, model_version: str | N
     return str(versions[0])
 
 
+# Football splits a board can be restricted to: SQL over `dropbacks` (alias d) and the
+# default qualified threshold (season dropbacks in the split; about 14 per team game scaled
+# by the split's share of dropbacks). Air-yards splits hold throws only.
+SPLITS: dict[str, tuple[str, int, str]] = {
+    "deep": ("d.air_yards >= 20", 25, "throws 20+ air yards downfield"),
+    "intermediate": ("d.air_yards BETWEEN 10 AND 19", 40, "throws 10-19 air yards"),
+    "short": ("d.air_yards BETWEEN 0 AND 9", 120, "throws 0-9 air yards"),
+    "behind_los": ("d.air_yards < 0", 25, "throws behind the line of scrimmage"),
+    "under_pressure": ("coalesce(d.qb_hit, 0) = 1 OR d.out_sack = 1", 40,
+                       "dropbacks with a QB hit or a sack"),
+    "clean_pocket": ("NOT (coalesce(d.qb_hit, 0) = 1 OR d.out_sack = 1)", 150,
+                     "dropbacks without a hit or sack"),
+    "third_fourth_down": ("d.down IN (3, 4)", 60, "third and fourth down"),
+    "red_zone": ("d.yardline_100 <= 20", 30, "snaps inside the opponent's 20"),
+    "trailing": ("d.score_differential < 0", 100, "the offense trails"),
+    "fourth_quarter": ("d.qtr >= 4", 50, "fourth quarter and overtime"),
+}
+
+
+def split_sql(split: str | None) -> str | None:
+    """The SQL predicate of a split; a one-line error naming the valid ones."""
+    if split is None:
+        return None
+    if split not in SPLITS:
+        raise InputError(f"--split {split!r}: use one of {', '.join(SPLITS)}")
+    return SPLITS[split][0]
+
+
 def load_plays(con: duckdb.DuckDBPyConnection, model_version: str,
-               seasons: Sequence[int] | None = None) -> pl.DataFrame:
+               seasons: Sequence[int] | None = None, split: str | None = None) -> pl.DataFrame:
     """Dropbacks of one model version with the columns scoring needs, in a fixed order."""
     require_table(con, "play_predictions", HINT)
     cols = ["game_id", "play_id", "passer_id", "passer", "posteam", "defteam", "season",
@@ -132,6 +160,11 @@ def load_plays(con: duckdb.DuckDBPyConnection, model_version: str,
     if seasons is not None:
         sql += f" AND season IN ({', '.join('?' for _ in seasons)})"
         params += list(seasons)
+    pred = split_sql(split)
+    if pred is not None:
+        require_table(con, "dropbacks", "run `passing-score features` first")
+        sql += (" AND (game_id, play_id) IN (SELECT d.game_id, d.play_id FROM dropbacks d "
+                f"WHERE {pred})")
     df = query_pl(con, sql, params)
     return _prepare(df)
 
@@ -672,12 +705,17 @@ BOARD_COLUMNS = ["rank", "passer_id", "passer_name", "team", "games", "dropbacks
 
 def leaderboard(con: duckdb.DuckDBPyConnection, season: int, week: int | None = None,
                 season_type: str = "REG", min_dropbacks: int | None = None,
-                model_version: str | None = None) -> pl.DataFrame:
+                model_version: str | None = None, split: str | None = None) -> pl.DataFrame:
     """Season-to-date board (games with week <= W): ranked qualified QBs, with score_change.
 
     Computed from play_predictions with the stored weights, shrinkage and scale, so the board
-    of the season's last week equals qb_season_scores.
+    of the season's last week equals qb_season_scores. A `split` scores only that split's
+    plays on the same scale (shrunk toward the split's league mean), qualified by the split's
+    own dropback threshold unless `min_dropbacks` is given.
     """
+    if split is not None and min_dropbacks is None:
+        split_sql(split)
+        min_dropbacks = SPLITS[split][1]
     season_type = season_type.upper()
     if season_type not in SEASON_TYPES:
         raise InputError(f"season type {season_type!r} is not one of {', '.join(SEASON_TYPES)}")
@@ -690,7 +728,7 @@ def leaderboard(con: duckdb.DuckDBPyConnection, season: int, week: int | None = 
     if params is None:
         raise WarehouseError(f"model version {mv} has no fitted score weights: "
                              "run `passing-score score` first")
-    p = load_plays(con, mv, [season])
+    p = load_plays(con, mv, [season], split)
     if p.height == 0:
         seasons = [int(r[0]) for r in con.execute(
             "SELECT DISTINCT season FROM play_predictions WHERE model_version = ? ORDER BY 1",
@@ -698,6 +736,9 @@ def leaderboard(con: duckdb.DuckDBPyConnection, season: int, week: int | None = 
         raise InputError(f"season {season} has no play_predictions for model {mv} "
                          f"(seasons: {_span(seasons)})")
     tv = with_values(p, params["weights"])
+    if split is not None:
+        params = _recentred(params, with_values(load_plays(con, mv, [season]),
+                                                params["weights"]), tv)
     scope = tv if season_type == "ALL" else tv.filter(pl.col("season_type") == season_type)
     weeks = sorted(set(scope["week"].to_list()))
     if not weeks:
@@ -719,6 +760,21 @@ def leaderboard(con: duckdb.DuckDBPyConnection, season: int, week: int | None = 
     board = board.filter(pl.col("qualified")).sort(["rank"])
     return board.with_columns(pl.lit(last).cast(pl.Int64).alias("week"),
                               pl.lit(mv).alias("model_version")).select(BOARD_COLUMNS)
+
+
+def _recentred(params: dict[str, Any], full: pl.DataFrame, part: pl.DataFrame
+               ) -> dict[str, Any]:
+    """Scale of a split: shifted so the split's league average scores like the season's league
+    average (a deep-throw value is compared with other deep throws, not with all dropbacks);
+    the spread stays the season's, so split and season scores read on the same scale."""
+    out = json.loads(json.dumps(params))
+    sc = out["scale"]["season"]
+    sc["mean"] += float(part["v"].mean() or 0.0) - float(full["v"].mean() or 0.0)
+    for c in COMPONENTS:
+        m, sd = sc["components"][c]
+        shift = float(part[f"c_{c}"].mean() or 0.0) - float(full[f"c_{c}"].mean() or 0.0)
+        sc["components"][c] = [m + shift, sd]
+    return out
 
 
 def _board_version(con: duckdb.DuckDBPyConnection, model_version: str | None) -> str:

@@ -7,7 +7,6 @@ sorting and input checks. Football splits (`split=`) are computed by `pipeline.s
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import os
@@ -124,15 +123,10 @@ def _norm_season_type(season_type: str) -> str:
 def _scoring_board(con: duckdb.DuckDBPyConnection, season: int, week: int | None,
                    season_type: str, min_dropbacks: int | None, model_version: str | None,
                    split: str | None) -> pl.DataFrame:
-    """Call pipeline.scoring.leaderboard (with split= only when a split is asked for)."""
-    kwargs: dict[str, Any] = {"week": week, "season_type": season_type,
-                              "min_dropbacks": min_dropbacks, "model_version": model_version}
-    if split is not None:
-        if "split" not in inspect.signature(scoring.leaderboard).parameters:
-            raise InputError(f"split {split!r}: football splits are not available in this "
-                             "version of pipeline.scoring")
-        kwargs["split"] = split
-    return scoring.leaderboard(con, season, **kwargs)
+    """pipeline.scoring.leaderboard: season to date, optionally one football split."""
+    return scoring.leaderboard(con, season, week=week, season_type=season_type,
+                               min_dropbacks=min_dropbacks, model_version=model_version,
+                               split=split)
 
 
 def _week_board(con: duckdb.DuckDBPyConnection, season: int, week: int, season_type: str,
