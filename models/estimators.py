@@ -115,10 +115,11 @@ class DistributionRegressor(RegressorMixin, BaseEstimator):
     student_t, binned). `predict` gives the median, `predict_dist` the whole distribution."""
 
     def __init__(self, family: str = "sbp", family_kw: dict[str, Any] | None = None,
-                 hidden: tuple[int, ...] = (64, 32), epochs: int = 12, batch_size: int = 4096,
+                 hidden: tuple[int, ...] = (64, 32), epochs: int = 40, batch_size: int = 4096,
                  lr: float = 5e-3, weight_decay: float = 1e-5, patience: int = 3,
-                 validation_fraction: float = 0.1, seed: int = 0) -> None:
+                 validation_fraction: float = 0.1, seed: int = 0, max_bins: int = 120) -> None:
         self.family = family
+        self.max_bins = max_bins
         self.family_kw = family_kw
         self.hidden = hidden
         self.epochs = epochs
@@ -131,13 +132,19 @@ class DistributionRegressor(RegressorMixin, BaseEstimator):
 
     def _make_family(self, y: np.ndarray) -> Family:
         kw = dict(self.family_kw or {})
-        if self.family in ("sbp", "binned"):
+        if self.family == "sbp":
+            # one body bin per integer yard (edges at half yards) over the central 99.8%:
+            # bins that straddle integers would blur the spikes of integer yardage
             q = np.quantile(y, [0.001, 0.999]) if len(y) else np.array([0.0, 1.0])
-            lo, hi = float(np.floor(q[0])) - 1, float(np.ceil(q[1])) + 1
+            lo, hi = float(np.floor(q[0])) - 1.5, float(np.ceil(q[1])) + 1.5
             if hi - lo < 4:
                 lo, hi = lo - 2, hi + 2
-            kw.setdefault("low", lo if self.family == "sbp" else int(np.floor(y.min())))
-            kw.setdefault("high", hi if self.family == "sbp" else int(np.ceil(y.max())))
+            kw.setdefault("low", lo)
+            kw.setdefault("high", hi)
+            kw.setdefault("n_bins", int(min(max(round(hi - lo), 4), self.max_bins)))
+        elif self.family == "binned":
+            kw.setdefault("low", int(np.floor(y.min())) if len(y) else 0)
+            kw.setdefault("high", int(np.ceil(y.max())) if len(y) else 1)
         elif self.family in ("gaussian", "student_t"):
             kw.setdefault("scale", float(max(np.std(y), 1e-3)) if len(y) else 1.0)
         return make_family(self.family, **kw)
