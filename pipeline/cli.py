@@ -215,6 +215,10 @@ def score(
     model_version: Annotated[str | None, typer.Option(
         "--model-version", help="default: the newest trained model")] = None,
     full: Annotated[bool, typer.Option("--full", help="re-predict every game")] = False,
+    season: Annotated[int | None, typer.Option(
+        help="rescore only this season's rows (the weekly job)")] = None,
+    week: Annotated[int | None, typer.Option(help="with --season: only this week's games")
+                    ] = None,
 ) -> None:
     """Fill play_predictions (new or rebuilt games) and the QB game and season scores."""
     from models import artifact
@@ -230,7 +234,7 @@ def score(
             games, rows = refresh_predictions(
                 con, art, full, progress=lambda d, t: prog.update(task, completed=d, total=t))
             task2 = prog.add_task("score", total=None)
-            report = run_score(con, art.version,
+            report = run_score(con, art.version, season=season, week=week,
                                progress=lambda d, t: prog.update(task2, completed=d, total=t))
         con.close()
     except PassingScoreError as exc:
@@ -364,7 +368,7 @@ def update(
     refresh the aggregates and print the new board."""
     ingest(source=source, path=path, seasons=str(season), weeks=str(week), season_type=None)
     features(full=False)
-    score(model_version=None, full=False)
+    score(model_version=None, full=False, season=season, week=week)
     leaderboard(season=season, week=week, game_week=None, season_type="REG" if week <= 18
                 else "POST", split=None, min_dropbacks=None, team=None, sort=None, fmt="table",
                 out=None, model_version=None)
@@ -385,7 +389,7 @@ def run(holdout_season: Annotated[int | None, typer.Option(
         artifact.resolve(state.settings.models_dir)
     except PassingScoreError:
         train(train_seasons=None, holdout_season=holdout_season, seed=0, baselines=False)
-    score(model_version=None, full=False)
+    score(model_version=None, full=False, season=None, week=None)
     status()
     newest = _newest_scored_season()
     exports = state.settings.data_dir / "exports"

@@ -117,3 +117,34 @@ def test_corrupt_artifact_names_the_file(synthetic_warehouse: Path, tmp_path: Pa
         artifact.load(tmp_path / "v1")
     with pytest.raises(artifact.ArtifactError, match="not found"):
         artifact.resolve(tmp_path, "v2")
+
+
+def test_score_then_weekly_update_cli(synthetic_warehouse: Path, tmp_path: Path) -> None:
+    """score fills predictions and scores; update ingests one new week with the frozen model."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(synthetic_warehouse, db)
+    con = connect(db, read_only=True)
+    train_models(con, [2028, 2029], tmp_path / "models", seed=0)
+    con.close()
+    env = {**os.environ, "PASSING_SCORE_DB": str(db), "PASSING_SCORE_DATA_DIR": str(tmp_path),
+           "COLUMNS": "200"}
+    cli = [sys.executable, "-m", "pipeline.cli"]
+    r = subprocess.run([*cli, "score"], env=env, capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    week9 = make_pbp(season=2030, weeks=(9,), teams=TEAMS[:10], seed=2, plays_per_game=120)
+    week9.write_parquet(tmp_path / "week9.parquet")
+    r = subprocess.run([*cli, "update", "--season", "2030", "--week", "9", "--path",
+                        str(tmp_path / "week9.parquet")], env=env, capture_output=True,
+                       text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "Passing Score 2030" in r.stdout
+    con = connect(db, read_only=True)
+    weeks = {w for (w,) in con.execute(
+        "SELECT DISTINCT week FROM qb_game_scores WHERE season = 2030").fetchall()}
+    assert 9 in weeks
+    con.close()
