@@ -4,7 +4,8 @@ distributions for yards after catch, air yards and dropback yards (a three-part 
 Probabilities: histogram gradient boosting, Platt-scaled on the validation season (it beat a
 torch MLP, logistic regression and nflfastR's recipe on held-out log loss and calibration; the
 evaluation keeps scoring all of them).
-Yards: SBP networks (models.sbp) trained on the integer-yard likelihood.
+Yards: SBP networks (models.sbp) trained on the integer-yard likelihood; yards after catch add
+a touchdown mass at the goal line (the SBP covers catches short of it).
 """
 
 from __future__ import annotations
@@ -96,6 +97,62 @@ def fit_yards(target: Target, train: pl.DataFrame, val: pl.DataFrame, seed: int,
     return YardsModel(enc, reg)
 
 
+class TouchdownAwareForecast:
+    """Yards after catch with the goal line in it: P(touchdown) sits exactly at the distance
+    from the catch point to the goal; the rest follows the SBP truncated below that distance."""
+
+    def __init__(self, p_td: np.ndarray, goal: np.ndarray, body: DistributionForecast) -> None:
+        self.p_td, self.goal, self.body = p_td, goal, body
+
+    def __len__(self) -> int:
+        return len(self.p_td)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """(1 - p) F(x) / F(g - 1/2) below the goal, 1 - p just short of it, 1 from it."""
+        x = np.asarray(x, float)
+        two_d = x.ndim == 2
+        g = self.goal[:, None] if two_d else self.goal
+        p = self.p_td[:, None] if two_d else self.p_td
+        f = self.body.cdf(x)
+        fg = self.body.cdf(np.broadcast_to(g - 0.5, x.shape) if two_d else self.goal - 0.5)
+        below = (1 - p) * np.minimum(f / np.clip(fg, 1e-12, None), 1.0)
+        return np.where(x < g - 0.5, below, np.where(x < g, 1 - p, 1.0))
+
+
+@dataclass
+class YacModel:
+    """Touchdown classifier (gradient boosting) + SBP network of non-touchdown yards after
+    catch, both on at-throw context (a catch-and-run cannot pass the goal line)."""
+
+    encoder: TabularEncoder
+    touchdown: HistGradientBoostingClassifier
+    body: DistributionRegressor
+
+    @staticmethod
+    def goal(df: pl.DataFrame) -> np.ndarray:
+        """Yards from the catch point to the goal line (0 for a catch in the end zone)."""
+        return np.maximum(df["air_to_goal"].fill_null(100).to_numpy().astype(float), 0.0)
+
+    def predict_dist(self, df: pl.DataFrame) -> TouchdownAwareForecast:
+        """Per-row yards-after-catch distributions."""
+        X = self.encoder.transform(df)
+        return TouchdownAwareForecast(self.touchdown.predict_proba(X)[:, 1], self.goal(df),
+                                      self.body.predict_dist(X))
+
+
+def fit_yac(target: Target, train: pl.DataFrame, val: pl.DataFrame, seed: int) -> YacModel:
+    """Fit the touchdown classifier on every catch and the SBP on catches short of the goal."""
+    num, cat = split_types(list(target.features))
+    enc = TabularEncoder(num, cat).fit(train)
+    X, Xv = enc.transform(train), enc.transform(val)
+    y, yv = train[target.target].to_numpy(), val[target.target].to_numpy()
+    td, tdv = y >= YacModel.goal(train), yv >= YacModel.goal(val)
+    clf = _hgb(seed).fit(X, td.astype(int))
+    body = DistributionRegressor(family="sbp", hidden=HIDDEN, seed=seed).fit(
+        X[~td], y[~td], eval_set=(Xv[~tdv], yv[~tdv]))
+    return YacModel(enc, clf, body)
+
+
 class MixtureForecast:
     """Dropback yards: w_sack * F_sack + w_zero * 1{x >= 0} + w_gain * F_gain."""
 
@@ -158,7 +215,7 @@ class PlayModels:
     completion: ProbabilityModel
     interception: ProbabilityModel
     sack: ProbabilityModel
-    yac: YardsModel
+    yac: YacModel
     air_yards: YardsModel
     dropback_yards: DropbackYardsModel
 
@@ -185,6 +242,8 @@ def fit_play_models(train: pl.DataFrame, val: pl.DataFrame, seed: int = 0,
             out[name] = fit_probability(t, tr, va, seed)
         elif t.kind == "yards":
             out[name] = fit_yards(t, tr, va, seed)
+        elif t.kind == "yac":
+            out[name] = fit_yac(t, tr, va, seed)
         else:
             out[name] = fit_dropback_yards(t, tr, va, seed)
         if progress is not None:

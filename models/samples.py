@@ -45,7 +45,7 @@ TARGETS: dict[str, Target] = {
     "interception": Target("interception", "binary", CP_SAMPLE, "out_interception",
                            tuple(AT_THROW)),
     "sack": Target("sack", "binary", pl.col("model_eligible"), "out_sack", tuple(PRE_SNAP)),
-    "yac": Target("yac", "yards",
+    "yac": Target("yac", "yac",
                   CP_SAMPLE & (pl.col("out_complete") == 1) & pl.col("out_yac").is_not_null(),
                   "out_yac", tuple(AT_THROW)),
     "air_yards": Target("air_yards", "yards",
