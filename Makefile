@@ -42,6 +42,7 @@ bench: install
 	$(PY) -m pip install --quiet -e '.[bench]' || echo "bench extra unavailable: peers skipped"
 	$(PY) -m pip install --quiet --no-deps gluonts==0.17.0 || echo "gluonts unavailable: skipped"
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	$(PY) bench/results_table.py
 
 clean-data:
 	rm -rf data/warehouse.duckdb data/warehouse.duckdb.wal data/models
