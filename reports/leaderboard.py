@@ -366,9 +366,10 @@ def export(df: pl.DataFrame, fmt: str, out: Path | None, meta: Mapping[str, Any]
 # ---------------------------------------------------------------- terminal
 
 
-def _num(v: Any, fmt: str = "{:.1f}") -> str:
+def format_number(v: Any, fmt: str = "{:.1f}", missing: str = "-") -> str:
+    """A number for people: None/NaN as `missing`, and never "-0.0"."""
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "-"
+        return missing
     text = fmt.format(v)
     return fmt.format(0.0) if isinstance(v, float) and text.lstrip("+-").strip("0.") == "" \
         else text
@@ -378,7 +379,7 @@ def _change(v: Any) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "-"
     color = "green" if v > 0.05 else "red" if v < -0.05 else "dim"
-    return f"[{color}]{_num(v, '{:+.1f}')}[/]"
+    return f"[{color}]{format_number(v, '{:+.1f}')}[/]"
 
 
 def rich_table(df: pl.DataFrame, title: str) -> Table:
@@ -400,13 +401,14 @@ def rich_table(df: pl.DataFrame, title: str) -> Table:
     t.add_column("CPOE", justify="right")
     for r in df.to_dicts():
         t.add_row(
-            _num(r.get("rank"), "{}"), str(r.get("passer_name") or r.get("passer_id")),
-            str(r.get("team") or "-"), _num(r.get("dropbacks"), "{:,}"),
-            f"[bold]{_num(r.get('score'))}[/]",
-            f"{_num(r.get('score_low'))}-{_num(r.get('score_high'))}",
+            format_number(r.get("rank"), "{}"), str(r.get("passer_name") or r.get("passer_id")),
+            str(r.get("team") or "-"), format_number(r.get("dropbacks"), "{:,}"),
+            f"[bold]{format_number(r.get('score'))}[/]",
+            f"{format_number(r.get('score_low'))}-{format_number(r.get('score_high'))}",
             _change(r.get("score_change")),
-            *[_num(r.get(f"comp_{c}"), "{:.0f}") for c in COMPONENTS],
-            _num(r.get("epa_per_dropback"), "{:+.3f}"), _num(r.get("cpoe"), "{:+.1f}"))
+            *[format_number(r.get(f"comp_{c}"), "{:.0f}") for c in COMPONENTS],
+            format_number(r.get("epa_per_dropback"), "{:+.3f}"),
+            format_number(r.get("cpoe"), "{:+.1f}"))
     if df.height == 0:
         t.caption = "no qualified QB"
     return t

@@ -260,11 +260,7 @@ def _html(fig: go.Figure, first: bool, div_id: str) -> str:
 
 def _fmt(v: Any, f: str = "{:.1f}") -> str:
     """Format a number for the page; None/NaN as a dash, no "-0.0"."""
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "–"
-    text = f.format(v)
-    return f.format(0.0) if isinstance(v, float) and text.lstrip("+-").strip("0.") == "" \
-        else text
+    return lb.format_number(v, f, missing="\u2013")
 
 
 def _weights_text(params: dict[str, Any] | None) -> str:
