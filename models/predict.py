@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import norm
 
+from models.metrics import pit_bounds, pit_mid
 from models.play_models import PlayModels
 from models.samples import TARGETS
 
@@ -40,10 +41,8 @@ def grid_summary(f: Any, y: np.ndarray) -> dict[str, np.ndarray]:
     def q(level: float) -> np.ndarray:
         return YARD_GRID[np.minimum((cdf_hi < level).sum(1), len(YARD_GRID) - 1)]
 
-    lo = np.asarray(f.cdf(y - 0.5), float)
-    hi = np.asarray(f.cdf(y + 0.5), float)
     return {"mean": mean, "q10": q(0.1), "q50": q(0.5), "q90": q(0.9),
-            "pit": np.clip(0.5 * (lo + hi), 0.0, 1.0)}
+            "pit": pit_mid(*pit_bounds(f, y))}
 
 
 def _predict_chunk(pm: PlayModels, df: pl.DataFrame) -> pl.DataFrame:
@@ -96,13 +95,16 @@ def predict_dropbacks(pm: PlayModels, df: pl.DataFrame, model_version: str,
         (pl.col("complete") - pl.col("p_complete")).alias("cpoe"),
         (pl.col("p_int") - pl.col("interception")).alias("int_avoided"),
         (pl.col("p_sack") - pl.col("sack")).alias("sack_avoided"),
-        pl.col("yards_pit").map_batches(lambda s: pl.Series(standardize_pit(s.to_numpy(
-            allow_copy=True).astype(float)))).fill_nan(None).alias("yards_z"),
-        pl.col("air_pit").map_batches(lambda s: pl.Series(standardize_pit(s.to_numpy(
-            allow_copy=True).astype(float)))).fill_nan(None).alias("aggressiveness_z"),
-        pl.col("yac_pit").map_batches(lambda s: pl.Series(standardize_pit(s.to_numpy(
-            allow_copy=True).astype(float)))).fill_nan(None).alias("yac_z"),
+        _normal_score("yards_pit").alias("yards_z"),
+        _normal_score("air_pit").alias("aggressiveness_z"),
+        _normal_score("yac_pit").alias("yac_z"),
     )
+
+
+def _normal_score(pit_column: str) -> pl.Expr:
+    """`standardize_pit` of a PIT column (nulls stay null)."""
+    return pl.col(pit_column).map_batches(lambda s: pl.Series(standardize_pit(
+        s.to_numpy(allow_copy=True).astype(float)))).fill_nan(None)
 
 
 def refresh_predictions(con: Any, art: Any, full: bool = False, progress: Any = None
