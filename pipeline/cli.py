@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from pipeline.config import Settings, get_settings
@@ -220,29 +228,37 @@ def score(
     week: Annotated[int | None, typer.Option(help="with --season: only this week's games")
                     ] = None,
 ) -> None:
-    """Fill play_predictions (new or rebuilt games) and the QB game and season scores."""
-    from models import artifact
-    from models.predict import refresh_predictions
-    from pipeline.scoring import score as run_score
+    """Fill play_predictions (new or rebuilt games) and the QB game and season scores, in one
+    transaction (a crash leaves the previous scores)."""
+    from pipeline.jobs import score_all
     from pipeline.warehouse import connect
 
     try:
-        art = artifact.load(artifact.resolve(state.settings.models_dir, model_version))
         con = connect(state.settings.db)
-        with _progress() as prog:
-            task = prog.add_task("predict", total=None)
-            games, rows = refresh_predictions(
-                con, art, full, progress=lambda d, t: prog.update(task, completed=d, total=t))
-            task2 = prog.add_task("score", total=None)
-            report = run_score(con, art.version, season=season, week=week,
-                               progress=lambda d, t: prog.update(task2, completed=d, total=t))
-        con.close()
+        try:
+            with _progress() as prog:
+                sc = score_all(con, state.settings, model_version, full, season, week,
+                               on_stage=_stage_bars(prog))
+        finally:
+            con.close()
     except PassingScoreError as exc:
         fail(exc)
         return
-    console.print(f"score: model {art.version}: {games} games predicted ({rows:,} dropbacks); "
-                  f"{report.game_rows:,} game scores, {report.season_rows:,} season scores "
-                  f"in {report.seconds:.1f} s")
+    console.print(f"score: model {sc.model_version}: {sc.games_predicted} games predicted "
+                  f"({sc.rows_predicted:,} dropbacks); {sc.game_rows:,} game scores, "
+                  f"{sc.season_rows:,} season scores")
+
+
+def _stage_bars(prog: Progress) -> Callable[[str, int | None, int | None], None]:
+    """A progress callback (stage, done, total) drawing one bar per stage."""
+    tasks: dict[str, TaskID] = {}
+
+    def on_stage(stage: str, done: int | None, total: int | None) -> None:
+        if stage not in tasks:
+            tasks[stage] = prog.add_task(stage, total=total)
+        prog.update(tasks[stage], completed=done or 0, total=total)
+
+    return on_stage
 
 
 @app.command()
@@ -364,11 +380,23 @@ def update(
     source: Annotated[str, typer.Option(help="local | nflreadpy | nfl-data-py")] = "local",
     path: Annotated[Path | None, typer.Option(help="folder or file (local)")] = None,
 ) -> None:
-    """The weekly job: ingest that week, rebuild its features, score with the frozen model,
-    refresh the aggregates and print the new board."""
-    ingest(source=source, path=path, seasons=str(season), weeks=str(week), season_type=None)
-    features(full=False)
-    score(model_version=None, full=False, season=season, week=week)
+    """The weekly job: ingest that week, rebuild its features, score with the frozen model and
+    refresh the aggregates as one transaction (all or nothing), then print the new board."""
+    from pipeline.jobs import weekly_update
+
+    try:
+        with _progress() as prog:
+            up = weekly_update(state.settings, season, week, source, path,
+                               on_stage=_stage_bars(prog))
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    loaded = sum(r.games_written for r in up.ingest.results if r.status == "loaded")
+    console.print(f"update {season} week {week}: {up.ingest.rows_written:,} plays in {loaded} "
+                  f"games written, {up.games_rebuilt} games featurized "
+                  f"({up.dropbacks_written:,} dropbacks), {up.score.games_predicted} games "
+                  f"predicted, {up.score.game_rows:,} game scores with model "
+                  f"{up.score.model_version} in {up.seconds:.1f} s")
     leaderboard(season=season, week=week, game_week=None, season_type="REG" if week <= 18
                 else "POST", split=None, min_dropbacks=None, team=None, sort=None, fmt="table",
                 out=None, model_version=None)

@@ -61,9 +61,18 @@ def connect(db: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return con
 
 
+_ATOMIC: set[int] = set()  # ids of connections inside an `atomic` block
+
+
 @contextlib.contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """BEGIN/COMMIT, ROLLBACK on any error: a failed write leaves the last good state."""
+    """BEGIN/COMMIT, ROLLBACK on any error: a failed write leaves the last good state.
+
+    Inside an `atomic` block of the same connection it joins the outer transaction instead.
+    """
+    if id(con) in _ATOMIC:
+        yield con
+        return
     con.execute("BEGIN TRANSACTION")
     try:
         yield con
@@ -71,6 +80,22 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction around several stages (ingest, features, predictions, scores): a crash
+    or error anywhere leaves the warehouse as it was before, and readers never see a week that
+    is ingested but not yet scored. Stages' own `transaction` blocks join it."""
+    if id(con) in _ATOMIC:
+        yield con
+        return
+    with transaction(con):
+        _ATOMIC.add(id(con))
+        try:
+            yield con
+        finally:
+            _ATOMIC.discard(id(con))
 
 
 def query_pl(con: duckdb.DuckDBPyConnection, sql: str,
