@@ -1,11 +1,15 @@
 """Benchmark: the broadcaster API under a bounded load on loopback (reports.api).
 
-Usage: ``python bench/bench_api.py [--db PATH] [--seconds 30] [--clients 50]``.
+Usage: ``python bench/bench_api.py [--db PATH] [--seconds 30] [--clients 50] [--rate 500]``.
 Starts uvicorn on 127.0.0.1 (a free port) over the warehouse (``--db``, else PASSING_SCORE_DB,
-else data/warehouse.duckdb), measures the first (uncached) leaderboard, then runs N concurrent
-client threads for a fixed time, alternating leaderboard and QB requests, and stops by itself.
-Reports requests/s, p50/p90/p99 latency and errors; writes ``bench/results/api.json``.
-Without a warehouse holding scores it prints why and exits 0 without writing.
+else data/warehouse.duckdb) and measures, in one run:
+- cold answers: distinct URLs each asked once (every one computed from the snapshot);
+- open loop at ``--rate`` requests/s (the target figure): requests are sent on a fixed
+  schedule whether or not earlier ones finished, and latency counts from the scheduled time,
+  so a slow server cannot hide queueing (no coordinated omission);
+- closed loop: ``--clients`` threads as fast as they can (the throughput ceiling).
+``--app-root`` serves the app from another checkout (the before/after comparison).
+Writes ``bench/results/api.json``. Without a warehouse holding scores it prints why and exits 0.
 """
 
 from __future__ import annotations
@@ -61,12 +65,12 @@ def has_scores(db: Path) -> str | None:
     return None
 
 
-def start_server(db: Path, port: int) -> subprocess.Popen[bytes]:
-    """uvicorn with the API in a child process (its own GIL), quiet logs."""
+def start_server(db: Path, port: int, root: Path = ROOT) -> subprocess.Popen[bytes]:
+    """uvicorn with the API (from the checkout at `root`) in a child process, quiet logs."""
     code = ("import sys, uvicorn; from pathlib import Path; from reports.api import create_app; "
             "uvicorn.run(create_app(Path(sys.argv[1])), host=sys.argv[2], port=int(sys.argv[3]),"
             " log_level='warning', access_log=False)")
-    return subprocess.Popen([sys.executable, "-c", code, str(db), HOST, str(port)], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-c", code, str(db), HOST, str(port)], cwd=root,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -120,6 +124,90 @@ def targets(base: str) -> tuple[list[str], list[str], dict[str, Any]]:
         qbs += [f"/qbs/{pid}", f"/qbs/{pid}/games?season={season}"]
     return boards, qbs, {"season": season, "last_week": last, "qbs": len(ids),
                          "cold_leaderboard_ms": round(1000 * cold, 1)}
+
+
+def cold_urls(season: int, last: int, ids: list[str]) -> list[str]:
+    """Distinct URLs no earlier request asked for: season-to-date boards through each week,
+    split boards, one-week boards, and QB pages of an earlier season."""
+    urls = [f"/leaderboard?season={season}&through_week={w}&limit=25" for w in range(1, last)]
+    urls += [f"/leaderboard?season={season}&split={s}" for s in
+             ("deep", "short", "under_pressure", "red_zone", "trailing")]
+    urls += [f"/leaderboard?season={season}&week={w}&limit=20" for w in range(1, last)]
+    urls += [f"/qbs/{pid}/games?season={season - 1}" for pid in ids[:10]]
+    return urls
+
+
+def cold(port: int, urls: list[str]) -> dict[str, Any]:
+    """Ask each URL once, one at a time: the latency of answers computed from the snapshot."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=120)
+    ms: list[float] = []
+    codes: Counter[str] = Counter()
+    for url in urls:
+        t = time.perf_counter()
+        conn.request("GET", url)
+        r = conn.getresponse()
+        r.read()
+        ms.append(1000 * (time.perf_counter() - t))
+        codes[str(r.status)] += 1
+    conn.close()
+    a = np.asarray(ms)
+    return {"requests": len(urls), "status": dict(codes),
+            "p50_ms": round(float(np.percentile(a, 50)), 1),
+            "p99_ms": round(float(np.percentile(a, 99)), 1), "max_ms": round(float(a.max()), 1)}
+
+
+def open_loop(port: int, urls: list[str], rate: float, seconds: float,
+              senders: int) -> dict[str, Any]:
+    """Send `rate` requests/s on a fixed schedule spread over `senders` keep-alive
+    connections; latency runs from each request's scheduled time to its full response."""
+    n = int(rate * seconds)
+    lat: list[float] = []
+    status: Counter[str] = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(senders + 1)
+    t0_box: list[float] = []
+
+    def sender(k: int) -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        mine: list[float] = []
+        codes: Counter[str] = Counter()
+        start.wait()
+        t0 = t0_box[0]
+        for i in range(k, n, senders):
+            due = t0 + i / rate
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                conn.request("GET", urls[i % len(urls)])
+                r = conn.getresponse()
+                r.read()
+                codes[str(r.status)] += 1
+            except (OSError, http.client.HTTPException) as exc:
+                codes[type(exc).__name__] += 1
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=30)
+            mine.append(1000 * (time.perf_counter() - due))
+        conn.close()
+        with lock:
+            lat.extend(mine)
+            status.update(codes)
+
+    threads = [threading.Thread(target=sender, args=(k,), daemon=True) for k in range(senders)]
+    for t in threads:
+        t.start()
+    t0_box.append(time.perf_counter() + 0.2)
+    start.wait()
+    for t in threads:
+        t.join(seconds + 120)
+    wall = time.perf_counter() - t0_box[0]
+    a = np.asarray(lat, dtype=np.float64)
+    return {"target_rate": rate, "seconds": round(wall, 2), "requests": len(lat),
+            "achieved_rate": round(len(lat) / wall, 1), "senders": senders,
+            "status": dict(status),
+            "errors": sum(v for k, v in status.items() if not k.startswith(("2", "3"))),
+            "latency_ms": {q: round(float(np.percentile(a, v)), 2) for q, v in
+                           (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))}}
 
 
 def load(port: int, boards: list[str], qbs: list[str], seconds: float,
@@ -193,7 +281,8 @@ def load(port: int, boards: list[str], qbs: list[str], seconds: float,
     }
 
 
-def run(db: Path, seconds: float, clients: int) -> dict[str, Any] | None:
+def run(db: Path, seconds: float, clients: int, rate: float,
+        root: Path = ROOT) -> dict[str, Any] | None:
     """Start the server, measure, stop it; None (with a message) when there is nothing to do."""
     why = has_scores(db)
     if why:
@@ -201,16 +290,21 @@ def run(db: Path, seconds: float, clients: int) -> dict[str, Any] | None:
         return None
     port = free_port()
     base = f"http://{HOST}:{port}"
-    proc = start_server(db, port)
+    proc = start_server(db, port, root)
     try:
         health = wait_ready(base, proc)
         boards, qbs, info = targets(base)
+        ids = sorted({u.split("/")[2] for u in qbs})
+        first = cold(port, cold_urls(info["season"], info["last_week"], ids))
+        mixed = [u for i, q in enumerate(qbs) for u in (boards[i % len(boards)], q)]
+        fixed = open_loop(port, mixed, rate, seconds, senders=min(clients, 64))
         result = load(port, boards, qbs, seconds, clients)
     finally:
         stop_server(proc)
     return {"db": str(db), "db_mib": round(db.stat().st_size / 2**20, 1),
-            "model_version": health.get("model_version"),
-            "season_to_date_boards": health.get("season_to_date_boards"), **info, **result,
+            "model_version": health.get("model_version"), "app_root": str(root),
+            "season_to_date_boards": health.get("season_to_date_boards"), **info,
+            "cold_answers": first, "open_loop": fixed, **result,
             "server": "uvicorn, 1 process, loopback"}
 
 
@@ -221,17 +315,22 @@ def main() -> int:
         "PASSING_SCORE_DB", ROOT / "data" / "warehouse.duckdb")))
     ap.add_argument("--seconds", type=float, default=30.0, help="load duration (default 30)")
     ap.add_argument("--clients", type=int, default=50, help="concurrent clients (default 50)")
+    ap.add_argument("--rate", type=float, default=500.0,
+                    help="open-loop requests/s (default 500, the target)")
+    ap.add_argument("--app-root", type=Path, default=ROOT,
+                    help="serve reports.api from this checkout (before/after comparisons)")
+    ap.add_argument("--name", default="api", help="result file name (default api)")
     args = ap.parse_args()
     if not 0 < args.seconds <= 3600 or not 0 < args.clients <= 1000:
         print("error: --seconds must be in (0, 3600] and --clients in (0, 1000]",
               file=sys.stderr)
         return 2
-    result = run(args.db, args.seconds, args.clients)
+    result = run(args.db, args.seconds, args.clients, args.rate, args.app_root.resolve())
     if result is None:
         return 0
     for k, v in result.items():
         print(f"{k}: {v}")
-    write_result("api", result)
+    write_result(args.name, result)
     return 0
 
 

@@ -1,13 +1,12 @@
 """The read-only broadcaster API (FastAPI): leaderboards, QBs, games; docs/api.md.
 
-Every request gets its own read-only DuckDB connection, closed after it. Connections of
-concurrent requests share one read-only opening of the file, which is released after 1 s
-without requests (so the weekly job can take the write lock) and replaced as soon as the file
-changes (a rewrite or an atomic swap is served at once). While a writer holds the file,
-requests get 503 with Retry-After instead of waiting. Answers carry the model version and
-data freshness, an ETag (If-None-Match gives 304) and Cache-Control, and are cached per state
-of the file. Unknown ids give 404, malformed parameters 422; unexpected errors are logged and
-answered as JSON 503, never 500.
+Answers come from an in-memory snapshot of the warehouse's score tables, taken when the file
+changes (the file is attached read-only only while copying, so the weekly job can always take
+the write lock); while a writer holds the file the last snapshot keeps answering, and a job's
+single transaction means no half-written week is ever visible. Answers carry the model version
+and data freshness, an ETag (If-None-Match gives 304) and Cache-Control, and are cached per
+snapshot; a repeated URL is answered before routing. Unknown ids give 404, malformed
+parameters 422; unexpected errors are logged and answered as JSON 503, never 500.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import re
 import threading
 import time
 import uuid
@@ -56,8 +56,7 @@ log = logging.getLogger("passing_score.api")
 T = TypeVar("T")
 
 OPEN_TIMEOUT_S = 2.0  # how long a request waits for a writer to release the warehouse
-FAIL_FAST_S = 0.5  # after a failed open, requests answer 503 at once for this long
-LINGER_S = 1.0  # an idle API releases the warehouse file after this many seconds
+FAIL_FAST_S = 0.5  # after a failed load, requests use the last snapshot (or 503) this long
 CACHE_MIB = 64.0  # answers cached per warehouse state (least recently used go first)
 CATALOG = "warehouse"
 RETRY_AFTER_S = 2
@@ -111,57 +110,79 @@ class Encoded:
         return cls(body, 'W/"' + hashlib.sha256(body).hexdigest()[:32] + '"')
 
 
-class _Generation:
-    """One opening of the warehouse file: an in-memory DuckDB with the file ATTACHed read-only.
+def _split_columns() -> list[str]:
+    """The `dropbacks` columns the football splits' SQL reads (d.<column>)."""
+    from pipeline.scoring import SPLITS
 
-    Requests get their own connection (a cursor) on it; it is closed once idle or once the
-    file changed and its last request finished, so a rewritten or swapped file is picked up
-    (DuckDB's per-path instance cache would keep serving the old one while any connection
-    stays open) and an idle API holds no lock on the file.
+    return sorted({m for sql, _, _ in SPLITS.values() for m in re.findall(r"\bd\.(\w+)", sql)})
+
+
+# The tables (and columns; None = all) an answer may read, copied into each snapshot.
+SNAPSHOT_TABLES: dict[str, list[str] | None] = {
+    "qb_season_scores": None, "qb_game_scores": None, "play_predictions": None,
+    "score_weights": None, "ingested_games": None, "ingest_log": None,
+    "dropbacks": ["game_id", "play_id", *_split_columns()],
+}
+
+
+class _Snapshot:
+    """The API's tables copied into an in-memory DuckDB from one state of the warehouse file.
+
+    The file is attached read-only only while copying (~0.2 s for nine seasons), so the API
+    never holds a lock the weekly job needs, and every answer comes from one committed state:
+    while a writer holds the file, requests keep being answered from the last snapshot.
     """
 
     def __init__(self, db: Path, token: str) -> None:
         self.token = token
         self.users = 0
-        self.idle_since = time.monotonic()
-        self.base = duckdb.connect(":memory:")
+        self.con = duckdb.connect(":memory:")
         try:
             path = str(db).replace("'", "''")
-            self.base.execute(f"ATTACH '{path}' AS {CATALOG} (READ_ONLY)")
+            self.con.execute(f"ATTACH '{path}' AS {CATALOG} (READ_ONLY)")
+            try:
+                have = {str(r[0]) for r in self.con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = ?",
+                    [CATALOG]).fetchall()}
+                for table, cols in SNAPSHOT_TABLES.items():
+                    if table in have:
+                        cols_sql = "*" if cols is None else ", ".join(f'"{c}"' for c in cols)
+                        self.con.execute(f"CREATE TABLE main.{table} AS SELECT {cols_sql} "
+                                         f"FROM {CATALOG}.main.{table}")
+            finally:
+                self.con.execute(f"DETACH {CATALOG}")
         except BaseException:
-            self.base.close()
+            self.con.close()
             raise
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A new connection to the attached warehouse (its own transaction and results)."""
-        cur = self.base.cursor()
-        cur.execute(f"USE {CATALOG}")
-        return cur
+        """A new connection to the snapshot (its own transaction and results)."""
+        return self.con.cursor()
 
     def close(self) -> None:
-        """Release the file."""
-        self.base.close()
+        """Free the snapshot's memory."""
+        self.con.close()
 
 
 class Warehouse:
-    """The DuckDB file behind the app: a read-only connection per request (with a short retry
-    while a writer holds the file) and answers cached on the file's state."""
+    """The DuckDB file behind the app, served from in-memory snapshots: a new snapshot is
+    taken when the file changes, and the previous one keeps answering while a writer holds
+    the file (or while the new one loads). Answers are cached per snapshot."""
 
-    def __init__(self, db: Path, open_timeout: float = OPEN_TIMEOUT_S, linger: float = LINGER_S,
+    def __init__(self, db: Path, open_timeout: float = OPEN_TIMEOUT_S,
                  cache_mib: float = CACHE_MIB) -> None:
         self.db = Path(db)
         self.open_timeout = open_timeout
-        self.linger = linger
         self.cache_bytes = int(cache_mib * 2**20)
         self._cache: OrderedDict[tuple[Any, ...], tuple[Any, int]] = OrderedDict()
         self._cached_bytes = 0
         self._inflight: dict[tuple[Any, ...], threading.Lock] = {}
-        self._lock = threading.Lock()  # guards the caches and the generations
-        self._opening = threading.Lock()  # one thread opens a new generation at a time
-        self._current: _Generation | None = None
-        self._draining: list[_Generation] = []
+        self._lock = threading.Lock()  # guards the caches and the snapshots
+        self._loading = threading.Lock()  # one thread takes a new snapshot at a time
+        self._current: _Snapshot | None = None
+        self._draining: list[_Snapshot] = []
         self._failed_at = -1e9
-        self._janitor: threading.Thread | None = None
+        self._attached = 0  # loads in progress (the file is attached only then)
 
     def token(self) -> str:
         """The file's state (inode, size, mtime of the db and its WAL): changes on a write."""
@@ -174,51 +195,75 @@ class Warehouse:
                 parts.append("-")
         return "/".join(parts)
 
-    def _take(self, token: str) -> _Generation | None:
-        """The current generation if it matches the file's state (with a user added)."""
+    def fresh_token(self) -> str | None:
+        """The current snapshot's token when it matches the file (for the response cache)."""
         g = self._current
-        if g is not None and g.token == token:
-            g.users += 1
-            return g
+        if g is not None and g.token == self.token():
+            return g.token
         return None
 
-    def acquire(self) -> tuple[_Generation, duckdb.DuckDBPyConnection]:
-        """A read-only connection for one request; Unavailable when the file is missing or
-        a writer holds it for longer than open_timeout."""
-        if not self.db.exists():
-            raise Unavailable(f"warehouse {self.db.name} does not exist yet", 30)
-        token = self.token()
+    def _use(self, g: _Snapshot) -> _Snapshot:
         with self._lock:
-            g = self._take(token)
-        if g is None:
-            with self._opening:
-                with self._lock:
-                    g = self._take(token)
-                if g is None:
-                    g = self._open(token)
+            g.users += 1
+        return g
+
+    def acquire(self) -> tuple[_Snapshot, duckdb.DuckDBPyConnection]:
+        """A connection to the newest snapshot for one request. A changed file is loaded
+        first (by one request; the others keep the previous snapshot meanwhile); Unavailable
+        when there is no snapshot and the file is missing or held by a writer."""
+        g = self._current_for(self.token())
         try:
             return g, g.cursor()
         except BaseException:
             self.release(g, None)
             raise
 
-    def _open(self, token: str) -> _Generation:
-        """Open a generation (retrying while locked) and make it current; caller holds
-        _opening."""
-        if time.monotonic() - self._failed_at < FAIL_FAST_S:
-            raise Unavailable("the warehouse is being updated, retry shortly")
-        deadline = time.monotonic() + self.open_timeout
+    def _current_for(self, token: str) -> _Snapshot:
+        with self._lock:
+            g = self._current
+            if g is not None and (g.token == token or self._loading.locked()
+                                  or time.monotonic() - self._failed_at < FAIL_FAST_S):
+                g.users += 1
+                return g
+        if not self.db.exists():
+            if g is not None:  # a swap in progress or a removed file: keep answering
+                return self._use(g)
+            raise Unavailable(f"warehouse {self.db.name} does not exist yet", 30)
+        with self._loading:
+            with self._lock:
+                g = self._current
+                if g is not None and g.token == self.token():
+                    g.users += 1
+                    return g
+            try:
+                return self._load(self.token(), patient=g is None)
+            except Unavailable:
+                if g is None:
+                    raise
+                return self._use(g)  # a writer holds the file: the last snapshot answers
+
+    def _load(self, token: str, patient: bool) -> _Snapshot:
+        """Take a snapshot (retrying up to open_timeout while locked when there is no other
+        to serve) and make it current; caller holds _loading."""
+        deadline = time.monotonic() + (self.open_timeout if patient else 0.0)
         delay = 0.02
         while True:
             try:
-                g = _Generation(self.db, token)
+                with self._lock:
+                    self._attached += 1
+                try:
+                    g = _Snapshot(self.db, token)
+                finally:
+                    with self._lock:
+                        self._attached -= 1
                 break
             except duckdb.Error as exc:
                 msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 if time.monotonic() + delay > deadline:
                     self._failed_at = time.monotonic()
-                    log.warning("warehouse %s not readable: %s", self.db, msg)
                     busy = any(w in msg.lower() for w in ("lock", "conflict", "in use"))
+                    log.log(logging.INFO if busy else logging.WARNING,
+                            "warehouse %s not readable: %s", self.db, msg)
                     raise Unavailable("the warehouse is being updated, retry shortly" if busy
                                       else "the warehouse cannot be opened") from exc
             time.sleep(delay)
@@ -229,11 +274,10 @@ class Warehouse:
             if old is not None:
                 self._draining.append(old)
             self._reap_locked()
-        self._start_janitor()
         return g
 
-    def release(self, g: _Generation, cur: duckdb.DuckDBPyConnection | None) -> None:
-        """End a request: close its connection; an outdated generation closes when drained."""
+    def release(self, g: _Snapshot, cur: duckdb.DuckDBPyConnection | None) -> None:
+        """End a request: close its connection; an outdated snapshot closes when drained."""
         if cur is not None:
             try:
                 cur.close()
@@ -241,12 +285,10 @@ class Warehouse:
                 log.debug("closing a request connection failed", exc_info=True)
         with self._lock:
             g.users -= 1
-            if g.users == 0:
-                g.idle_since = time.monotonic()
             self._reap_locked()
 
     def _reap_locked(self) -> None:
-        """Close drained old generations and (after `linger` idle seconds) the current one."""
+        """Close outdated snapshots nobody uses any more."""
         keep = []
         for old in self._draining:
             if old.users == 0:
@@ -254,39 +296,38 @@ class Warehouse:
             else:
                 keep.append(old)
         self._draining = keep
-        g = self._current
-        if g is not None and g.users == 0 and time.monotonic() - g.idle_since >= self.linger:
-            g.close()
-            self._current = None
-
-    def _start_janitor(self) -> None:
-        """A daemon thread that releases the file once the API has been idle for `linger`."""
-        if self._janitor is not None and self._janitor.is_alive():
-            return
-
-        def run() -> None:
-            while True:
-                time.sleep(max(0.05, self.linger / 2))
-                with self._lock:
-                    self._reap_locked()
-                    if self._current is None and not self._draining:
-                        self._janitor = None
-                        return
-
-        self._janitor = threading.Thread(target=run, name="warehouse-janitor", daemon=True)
-        self._janitor.start()
 
     def close(self) -> None:
-        """Close every generation (app shutdown)."""
+        """Close every snapshot (app shutdown)."""
         with self._lock:
             for g in [*self._draining, *([self._current] if self._current else [])]:
                 g.close()
             self._draining, self._current = [], None
 
     def holds_file(self) -> bool:
-        """Whether a generation (and so a read lock on the file) is open."""
+        """Whether the warehouse file is attached (only while a snapshot is being taken)."""
         with self._lock:
-            return self._current is not None or bool(self._draining)
+            return self._attached > 0
+
+    def peek(self, key: tuple[Any, ...]) -> Any:
+        """A cached value or None (no computing)."""
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is None:
+                return None
+            self._cache.move_to_end(key)
+            return hit[0]
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        """Cache a value; least recently used entries go when past the byte budget."""
+        size = _size(value)
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = (value, size)
+                self._cached_bytes += size
+            while self._cached_bytes > self.cache_bytes and len(self._cache) > 1:
+                _, (_, dropped) = self._cache.popitem(last=False)
+                self._cached_bytes -= dropped
 
     def cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """compute() once per key (concurrent misses of one key wait for the first); least
@@ -305,14 +346,7 @@ class Warehouse:
             finally:
                 with self._lock:
                     self._inflight.pop(key, None)
-            size = _size(value)
-            with self._lock:
-                if key not in self._cache:
-                    self._cache[key] = (value, size)
-                    self._cached_bytes += size
-                while self._cached_bytes > self.cache_bytes and len(self._cache) > 1:
-                    _, (_, dropped) = self._cache.popitem(last=False)
-                    self._cached_bytes -= dropped
+            self.put(key, value)
             return value
 
 
@@ -323,6 +357,26 @@ class Ctx:
     con: duckdb.DuckDBPyConnection
     wh: Warehouse
     token: str
+
+    def peek(self, key: tuple[Any, ...]) -> Any:
+        """A cached value or None (no computing)."""
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is None:
+                return None
+            self._cache.move_to_end(key)
+            return hit[0]
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        """Cache a value; least recently used entries go when past the byte budget."""
+        size = _size(value)
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = (value, size)
+                self._cached_bytes += size
+            while self._cached_bytes > self.cache_bytes and len(self._cache) > 1:
+                _, (_, dropped) = self._cache.popitem(last=False)
+                self._cached_bytes -= dropped
 
     def cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """Cache keyed on the warehouse state as this request sees it."""
@@ -431,11 +485,47 @@ def answer(request: Request, ctx: Ctx, key: tuple[Any, ...], build: Callable[[],
     """The answer for `key` (built once per warehouse state) with its ETag and Cache-Control;
     304 without a body when If-None-Match names the current ETag."""
     enc = ctx.cached(("answer", *key), lambda: Encoded.of(build()))
+    ctx.wh.put(_url_key(ctx.token, request.scope), (enc, cache_control))
     headers = {"ETag": enc.etag, "Cache-Control": cache_control}
     inm = request.headers.get("if-none-match")
     if inm and _etag_matches(inm, enc.etag):
         return Response(status_code=304, headers=headers)
     return Response(enc.body, media_type="application/json", headers=headers)
+
+
+def _url_key(token: str, scope: Scope) -> tuple[Any, ...]:
+    """Response-cache key of a request: the snapshot plus the exact path and query string."""
+    return ("url", token, scope["path"], scope.get("query_string", b""))
+
+
+class CachedAnswers:
+    """ASGI middleware: a GET of a URL already answered from the current snapshot is answered
+    again from memory, before routing, parameter validation and the database (the hot path of
+    many clients polling the same boards). Cache misses go through the app as usual."""
+
+    def __init__(self, app: ASGIApp, warehouse: Warehouse) -> None:
+        self.app = app
+        self.wh = warehouse
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the stored answer (or 304) when there is one, else pass the request on."""
+        if scope["type"] == "http" and scope["method"] == "GET":
+            token = self.wh.fresh_token()
+            hit = self.wh.peek(_url_key(token, scope)) if token is not None else None
+            if hit is not None:
+                enc, cache_control = hit
+                headers = [(b"etag", enc.etag.encode()), (b"cache-control", cache_control.encode())]
+                inm = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
+                if inm is not None and _etag_matches(inm.decode("latin-1"), enc.etag):
+                    await send({"type": "http.response.start", "status": 304, "headers": headers})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+                headers += [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(enc.body)).encode())]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": enc.body})
+                return
+        await self.app(scope, receive, send)
 
 
 def _rows(df: pl.DataFrame) -> list[dict[str, Any]]:
@@ -694,10 +784,9 @@ class LastResort:
                          RETRY_AFTER_S)(scope, receive, send)
 
 
-def create_app(db_path: Path, open_timeout: float = OPEN_TIMEOUT_S,
-               linger: float = LINGER_S) -> FastAPI:
+def create_app(db_path: Path, open_timeout: float = OPEN_TIMEOUT_S) -> FastAPI:
     """The API over one warehouse file, read-only, a connection per request (docs/api.md)."""
-    warehouse = Warehouse(Path(db_path), open_timeout=open_timeout, linger=linger)
+    warehouse = Warehouse(Path(db_path), open_timeout=open_timeout)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -712,6 +801,7 @@ def create_app(db_path: Path, open_timeout: float = OPEN_TIMEOUT_S,
                     "components and freshness. Every answer carries its model version.",
     )
     app.state.warehouse = warehouse
+    app.add_middleware(CachedAnswers, warehouse=warehouse)
     app.add_middleware(LastResort)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     _install_error_handlers(app)

@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 import duckdb
 import pytest
-from fastapi import FastAPI
 
 from pipeline import scoring
 from reports import leaderboard as lb
@@ -211,60 +210,85 @@ def test_missing_or_empty_warehouse_is_503(tmp_path: Path) -> None:
         assert r.status_code == 503 and "no Passing Scores" in r.json()["detail"]
 
 
-def test_writer_lock_gives_503_then_recovers(score_db: Path, tmp_path: Path) -> None:
-    db = tmp_path / "locked.duckdb"
-    shutil.copy(score_db, db)
+def _hold_write_lock(db: Path) -> subprocess.Popen[str]:
+    """A process holding the warehouse open for writing (as the weekly job does)."""
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
          "print('locked', flush=True); time.sleep(60)", str(db)],
         stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def _stop(holder: subprocess.Popen[str]) -> None:
+    if holder.poll() is None:
+        holder.kill()
+        holder.wait(10)
+
+
+def test_writer_lock_before_any_snapshot_gives_503_then_recovers(score_db: Path,
+                                                                 tmp_path: Path) -> None:
+    db = tmp_path / "locked.duckdb"
+    shutil.copy(score_db, db)
+    holder = _hold_write_lock(db)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         with TestClient(create_app(db, open_timeout=0.3)) as c:
             t = time.monotonic()
             r = c.get("/leaderboard")
             assert r.status_code == 503 and r.headers["retry-after"] == "2"
             assert "being updated" in r.json()["detail"] and time.monotonic() - t < 5
-            holder.kill()
-            holder.wait(10)
+            _stop(holder)
             time.sleep(FAIL_FAST_S + 0.1)  # 503s come at once for a moment after a failure
             assert c.get("/leaderboard").status_code == 200
     finally:
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait(10)
+        _stop(holder)
 
 
-def _wait_released(app: FastAPI, timeout: float = 5) -> None:
-    deadline = time.monotonic() + timeout
-    while app.state.warehouse.holds_file():
-        assert time.monotonic() < deadline, "the API kept the warehouse open while idle"
-        time.sleep(0.02)
-
-
-def test_idle_api_releases_the_file_and_sees_rewrites(score_db: Path, tmp_path: Path) -> None:
+def test_the_last_snapshot_answers_while_a_writer_holds_the_file(score_db: Path,
+                                                                 tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     shutil.copy(score_db, db)
-    app = create_app(db, linger=0.05)
+    app = create_app(db, open_timeout=0.3)
+    with TestClient(app) as c:
+        before = c.get("/leaderboard")
+        assert before.status_code == 200 and before.json()["rows"][0]["passer_id"] == qb(0)
+        assert not app.state.warehouse.holds_file()  # the snapshot is in memory
+        holder = _hold_write_lock(db)  # a writer gets in at once: the API holds no lock
+        try:
+            for url in ("/leaderboard", "/leaderboard?limit=5", f"/qbs/{qb(1)}", "/seasons"):
+                r = c.get(url)
+                assert r.status_code == 200, (url, r.text)
+            again = c.get("/leaderboard")
+            assert again.json() == before.json() and again.headers["etag"] == \
+                before.headers["etag"]
+        finally:
+            _stop(holder)
+
+
+def test_a_rewrite_is_seen_on_the_next_request(score_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    shutil.copy(score_db, db)
+    app = create_app(db)
     with TestClient(app) as c:
         first = c.get("/leaderboard")
         assert first.json()["rows"][0]["passer_id"] == qb(0)
-        _wait_released(app)
-        con = duckdb.connect(str(db))  # a writer gets in once the API is idle
+        assert c.get("/leaderboard").headers["etag"] == first.headers["etag"]  # cached answer
+        con = duckdb.connect(str(db))  # a writer gets in while the API is up
         con.execute("UPDATE qb_season_scores SET score = 99, rank = 0 WHERE passer_id = ?",
                     [qb(7)])
         con.close()
         second = c.get("/leaderboard", headers={"If-None-Match": first.headers["etag"]})
         assert second.status_code == 200 and second.json()["rows"][0]["passer_id"] == qb(7)
+        third = c.get("/leaderboard", headers={"If-None-Match": second.headers["etag"]})
+        assert third.status_code == 304 and third.content == b""
 
 
 def test_a_swapped_file_is_served_at_once(score_db: Path, tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     shutil.copy(score_db, db)
-    app = create_app(db, linger=60)
+    app = create_app(db)
     with TestClient(app) as c:
         assert c.get("/leaderboard").json()["rows"][0]["passer_id"] == qb(0)
-        assert app.state.warehouse.holds_file()
         new = tmp_path / "new.duckdb"
         shutil.copy(score_db, new)
         con = duckdb.connect(str(new))
@@ -305,7 +329,7 @@ def test_concurrent_requests_and_a_swap_under_load(score_db: Path, tmp_path: Pat
     con = duckdb.connect(str(new))
     con.execute("UPDATE qb_season_scores SET score = 99, rank = 0 WHERE passer_id = ?", [qb(5)])
     con.close()
-    app = create_app(db, linger=0.05)
+    app = create_app(db)
     urls = ["/leaderboard", f"/qbs/{qb(1)}", f"/qbs/{qb(2)}/games?season=2023",
             "/games/2023_01_BUF_CIN/scores", "/seasons", "/leaderboard?week=3"]
     codes: list[int] = []
@@ -323,7 +347,7 @@ def test_concurrent_requests_and_a_swap_under_load(score_db: Path, tmp_path: Pat
             t.join(60)
         assert codes.count(200) == len(codes) == 240
         assert c.get("/leaderboard").json()["rows"][0]["passer_id"] == qb(5)
-        _wait_released(app)
+        assert not app.state.warehouse.holds_file()
 
 
 def test_several_model_versions(score_db: Path, tmp_path: Path) -> None:
@@ -345,3 +369,42 @@ def test_several_model_versions(score_db: Path, tmp_path: Path) -> None:
                                              "season": 2023}).status_code == 404
         assert c.get(f"/qbs/{qb(0)}", params={"model_version": "pm-old"}).json()[
             "seasons"][-1]["season"] == 2022
+
+
+def test_repeated_gets_are_answered_before_routing_with_the_same_bytes(
+        score_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import reports.api as api
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(score_db, db)
+    calls: list[str] = []
+    real = api.facts
+
+    def counted(ctx, model_version=None):  # type: ignore[no-untyped-def]
+        calls.append("facts")
+        return real(ctx, model_version)
+
+    monkeypatch.setattr(api, "facts", counted)
+    with TestClient(create_app(db)) as c:
+        url = "/leaderboard?limit=5&offset=1"
+        first = c.get(url)
+        routed = len(calls)
+        assert first.status_code == 200 and routed == 1
+        second = c.get(url)
+        assert len(calls) == routed  # answered from memory: no route ran
+        assert second.content == first.content
+        for h in ("etag", "cache-control", "content-type", "content-length"):
+            assert second.headers[h] == first.headers[h], h
+        cond = c.get(url, headers={"If-None-Match": first.headers["etag"]})
+        assert cond.status_code == 304 and cond.content == b"" and len(calls) == routed
+        other = c.get("/leaderboard?offset=1&limit=5")  # another query string: routed
+        assert other.json() == first.json() and len(calls) == routed + 1
+        assert c.get("/leaderboard?limit=0").status_code == 422  # errors are never stored
+        assert c.get("/leaderboard?limit=0").status_code == 422
+        con = duckdb.connect(str(db))  # a write makes every stored answer stale
+        con.execute("UPDATE qb_season_scores SET score = 99, rank = 0 WHERE passer_id = ?",
+                    [qb(3)])
+        con.close()
+        fresh = c.get(url)  # qb(3) now ranks first, so the page from offset 1 shifts
+        assert fresh.content != first.content and len(calls) > routed + 1
+        assert qb(3) in {r["passer_id"] for r in c.get("/leaderboard?limit=1").json()["rows"]}
