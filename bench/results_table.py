@@ -36,10 +36,15 @@ def _fmt(v: Any, unit: str = "") -> str:
     return f"{v}{unit}"
 
 
+def _ms(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds * 1000)
+
+
 def rows() -> list[tuple[str, str, str, str, str]]:
     """(figure, ours, peer, ratio, target) rows from whatever results exist."""
     ing, feat, sbp = _load("ingest"), _load("features"), _load("sbp")
     mod, sco, upd, api = _load("models"), _load("scoring"), _load("update"), _load("api")
+    reb, src = _load("rebuild"), _load("sources")
     out = [
         ("ingest all shared seasons (s)", _fmt(_g(ing, "ours_seconds")),
          f"pandas+DuckDB insert {_fmt(_g(ing, 'plain_pandas_duckdb_seconds'))}",
@@ -76,6 +81,26 @@ def rows() -> list[tuple[str, str, str, str, str]]:
          f"{_fmt(_g(api, 'latency_ms', 'p50'))} / {_fmt(_g(api, 'latency_ms', 'p99'))}", "-",
          "-", "p99 20"),
     ]
+    stages = _g(reb, "stages_seconds") or {}
+    out += [
+        ("full rebuild, all seasons, CLI stage by stage (s)", _fmt(_g(reb, "total_seconds")),
+         "none (no natural peer)", "-", _fmt(_g(reb, "targets", "total_seconds"))),
+        ("rebuild ingest / features / train / score (s)",
+         " / ".join(_fmt(stages.get(k)) for k in ("ingest", "features", "train", "score")),
+         "-", "-", "-"),
+        ("full rebuild peak memory, largest child (MiB)", _fmt(_g(reb, "peak_mib")), "-", "-",
+         _fmt(_g(reb, "targets", "peak_mib"))),
+    ]
+    season = _g(src, "season") or "one season"
+    for key, label, raw in (("local", "local parquet", "polars.read_parquet"),
+                            ("nfl_data_py", "nfl_data_py cache", "import_pbp_data"),
+                            ("nflreadpy", "nflreadpy cache", "load_pbp")):
+        ours, rate = _ms(_g(src, key, "ours_seconds")), _g(src, key, "ours_rows_per_s")
+        ratio = _g(src, key, "ratio_ours_vs_local_time")
+        out.append((f"load {season} via {label}, our Batch path (ms)",
+                    f"{_fmt(ours)} ({_fmt(rate)} rows/s)" if ours is not None else "-",
+                    f"{raw} alone {_fmt(_ms(_g(src, key, 'raw_library_seconds')))}",
+                    "-" if ratio is None else _fmt(ratio, "x local time"), "-"))
     return out
 
 
