@@ -285,6 +285,9 @@ def leaderboard(
     try:
         if fmt not in ("table", "csv", "json", "parquet"):
             raise InputError(f"--format {fmt!r}: use table, csv, json or parquet")
+        if fmt == "table" and out is not None:
+            raise InputError(f"--out {out}: the table is for the terminal; add --format csv, "
+                             "json or parquet to write a file")
         con = connect(state.settings.db, read_only=True)
         df = board(con, season, week=game_week, through_week=week, season_type=season_type,
                    min_dropbacks=min_dropbacks, team=team, sort=sort,

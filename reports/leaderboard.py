@@ -7,9 +7,11 @@ sorting and input checks. Football splits (`split=`) are computed by `pipeline.s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -39,6 +41,7 @@ META_COLUMNS: frozenset[str] = frozenset({"season", "week", "season_type", "mode
 # columns where "higher first" is the natural order when sorting
 ASCENDING_BY_DEFAULT: frozenset[str] = frozenset({"rank", "passer_id", "passer_name", "team"})
 SCORES_HINT = "run `passing-score score` first"
+MAX_MIN_DROPBACKS = 10_000  # no QB has more dropbacks in a season (as the API's bound)
 
 
 class NotFoundError(InputError):
@@ -234,8 +237,9 @@ def board(con: duckdb.DuckDBPyConnection, season: int, week: int | None = None,
     for name, value in (("week", week), ("through-week", through_week)):
         if value is not None and not 1 <= value <= 22:
             raise InputError(f"{name} {value} is not a week number (1-22)")
-    if min_dropbacks is not None and min_dropbacks < 0:
-        raise InputError(f"min-dropbacks {min_dropbacks} is negative")
+    if min_dropbacks is not None and not 0 <= min_dropbacks <= MAX_MIN_DROPBACKS:
+        raise InputError(f"min-dropbacks {min_dropbacks} is out of range "
+                         f"(0-{MAX_MIN_DROPBACKS:,})")
     if sort is not None:
         _sort(pl.DataFrame(schema=dict.fromkeys(BOARD_COLUMNS, pl.Int64)), sort)
     if week is not None and split is not None:
@@ -297,46 +301,86 @@ def to_json(df: pl.DataFrame, meta: Mapping[str, Any]) -> str:
                       default=str) + "\n"
 
 
+def _out_error(out: Path | str, problem: str) -> InputError:
+    """A one-line error naming the --out path (repr when it holds unprintable characters)."""
+    text = str(out)
+    return InputError(f"--out {text if text.isprintable() else repr(text)}: {problem}")
+
+
 def check_out_path(out: Path) -> Path:
-    """A writable file path for an export, or a one-line InputError."""
-    out = Path(out)
-    if str(out).strip() == "":
+    """The file an export to `out` writes, or a one-line InputError naming the path.
+
+    Policy: `out` is taken relative to the working folder (`..` allowed) and symlinks are
+    followed, so the file written is `os.path.realpath(out)`; it must be absent or a regular
+    file (not a folder, device, pipe or socket) in a folder that exists or can be created.
+    Nothing is created here: `atomic_write` makes missing folders and writes.
+    """
+    text = str(out)
+    if text.strip() == "":
         raise InputError("--out is empty")
-    if out.is_dir():
-        raise InputError(f"--out {out} is a directory: give a file name")
-    parent = out.parent if str(out.parent) else Path(".")
-    if parent.exists() and not parent.is_dir():
-        raise InputError(f"--out {out}: {parent} is a file, not a folder")
+    if "\0" in text:
+        raise _out_error(out, "contains a NUL byte")
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        target = Path(os.path.realpath(out))
+        if target.is_symlink():
+            raise _out_error(out, "is a symlink loop")
+        try:
+            mode = target.stat().st_mode
+        except FileNotFoundError:
+            mode = None
+        except NotADirectoryError:
+            mode = None  # a parent is a file: reported below
+        if mode is not None and stat.S_ISDIR(mode):
+            raise _out_error(out, "is a directory: give a file name")
+        if mode is not None and not stat.S_ISREG(mode):
+            raise _out_error(out, "is not a regular file (a device, pipe or socket)")
+        folder = target.parent
+        while not folder.exists():
+            folder = folder.parent
     except OSError as exc:
-        raise InputError(f"--out {out}: cannot create folder {parent} "
-                         f"({exc.strerror or exc})") from exc
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"--out {out}: folder {parent} is not writable")
-    return out
+        raise _out_error(out, f"cannot be used ({exc.strerror or exc})") from exc
+    if not folder.is_dir():
+        raise _out_error(out, f"{folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise _out_error(out, f"folder {folder} is not writable")
+    return target
 
 
 def atomic_write(out: Path, write: Callable[[Path], None]) -> Path:
-    """Write a file through a temporary sibling renamed into place (readers never see half a
-    file); permissions follow the umask; OS errors become a one-line InputError."""
-    out = check_out_path(out)
+    """Write the file `check_out_path(out)` names through a temporary sibling renamed into
+    place (readers never see half a file); on any failure the temporary file and the folders
+    made for it are removed. Permissions follow the umask; OS errors are one-line InputErrors.
+    Returns the path written."""
+    target = check_out_path(out)
+    made: list[Path] = []
     tmp: Path | None = None
+    done = False
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        for folder in reversed([target.parent, *target.parent.parents]):
+            if not folder.exists():
+                folder.mkdir()
+                made.append(folder)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name[:100]}.", suffix=".tmp",
+                                    dir=target.parent)
         os.close(fd)
         tmp = Path(name)
         write(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, out)
+        os.replace(tmp, target)
+        tmp = None
+        done = True
     except OSError as exc:
-        raise InputError(f"--out {out}: cannot write ({exc.strerror or exc})") from exc
+        raise _out_error(out, f"cannot write {target} ({exc.strerror or exc})") from exc
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
-    return out
+        if not done:
+            for folder in reversed(made):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+    return target
 
 
 def export(df: pl.DataFrame, fmt: str, out: Path | None, meta: Mapping[str, Any]) -> str | None:

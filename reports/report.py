@@ -403,9 +403,9 @@ def build_report(con: duckdb.DuckDBPyConnection, season: int, out: Path,
     `compare` adds a season-over-season section; `qbs` (GSIS ids) picks the QBs of the
     component and trajectory charts and highlights them. Bad input is a one-line InputError.
     """
-    out = lb.check_out_path(Path(out))
+    lb.check_out_path(Path(out))  # a bad target fails before the rendering, creating nothing
     html = render(con, season, compare, qbs, model_version)
-    return lb.atomic_write(out, lambda tmp: tmp.write_text(html, encoding="utf-8"))
+    return lb.atomic_write(Path(out), lambda tmp: tmp.write_text(html, encoding="utf-8"))
 
 
 def report_summary(path: Path) -> dict[str, Any]:
