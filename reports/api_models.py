@@ -4,9 +4,9 @@ how fresh its data are; rows use the leaderboard's column names (docs/design.md)
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from pipeline.scoring import COMPONENTS
 
@@ -14,6 +14,9 @@ _COMPONENT_HELP = {
     "completion": "completions over expected", "interception": "interceptions avoided",
     "sack": "sacks avoided", "yards": "yards over the predicted distribution",
     "aggressiveness": "air yards over expected (a style axis)"}
+# a timestamp without offset: OpenAPI's "date-time" format (RFC 3339) would require one
+LocalDateTime = Annotated[datetime, WithJsonSchema(
+    {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$"})]
 
 
 def _component_fields() -> dict[str, Any]:
@@ -33,7 +36,7 @@ class Freshness(BaseModel):
 
     last_season: int | None = Field(None, description="season of the newest ingested game")
     last_week: int | None = Field(None, description="week of the newest ingested game")
-    last_ingest_at: datetime | None = Field(
+    last_ingest_at: LocalDateTime | None = Field(
         None, description="time of the last ingest, as ingest_log stores it (no time zone)")
     scored_season: int | None = Field(None, description="newest season with game scores")
     scored_week: int | None = Field(None, description="newest week with game scores")
