@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import shutil
 import sys
 import tempfile
@@ -76,6 +77,7 @@ def main() -> None:
     if not src.is_file():
         print(f"skip: {src} not found")
         return
+    load_before = os.getloadavg()
     truth = pl.read_parquet(src, columns=["game_id", "epa"])
     rows = truth.height
     result: dict[str, Any] = {"season": season, "plays": rows,
@@ -141,6 +143,8 @@ def main() -> None:
                 reset_config()
 
     result["peak_rss_mib"] = round(peak_rss_mib(), 1)
+    result["load_average_before"] = [round(x, 2) for x in load_before]
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     result["note"] = ("best of 3, offline: the caches are copies of the shared file laid out as "
                       "each library expects, in a tempdir; ratios are time over the local path "
                       "(>1 = slower than local)")
