@@ -6,11 +6,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench nfl-data-py clean-data help
+.PHONY: install run test soak lint bench nfl-data-py clean-data help
 
 help:
 	@echo "make run    - create .venv, install, run the whole job on the default data"
 	@echo "make test   - install what is missing and run the whole test suite"
+	@echo "make soak   - the long fault and fuzz runs (SOAK_ITERATIONS kills per verb, default 25)"
 	@echo "make bench  - run the benchmarks, write bench/results/*.json"
 	@echo "make lint   - ruff"
 
@@ -34,6 +35,14 @@ test: install
 	@rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite counts as failed"; \
 	  echo "0 passed, 1 failed"; exit 0; fi; exit $$rc
+
+# the long versions of the fault suite (tests marked soak, left out of `make test`): kill -9
+# at SOAK_ITERATIONS random times per verb (ingest, features, score, update) and
+# SOAK_ITERATIONS x 20 schemathesis examples per API operation
+SOAK_ITERATIONS ?= 25
+soak: install
+	SOAK_ITERATIONS=$(SOAK_ITERATIONS) $(PY) -m pytest -m soak tests/test_faults.py \
+	  tests/test_schemathesis.py $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
