@@ -86,18 +86,18 @@ def rows() -> list[tuple[str, str, str, str, str]]:
         ("weekly update, CLI wall (s)", _fmt(_g(upd, "update_seconds")), "-", "-", "10"),
         ("API open loop at 500 req/s, warm: p50 / p99 (ms)",
          _pair(api, "open_loop", "latency_ms"),
-         f"before profiling {_pair(pre, 'open_loop', 'latency_ms')}",
+         f"before profiling* {_pair(pre, 'open_loop', 'latency_ms')}",
          _ratio(_g(pre, "open_loop", "latency_ms", "p99"), _g(api, "open_loop", "latency_ms",
                                                               "p99"), "x lower p99"),
          "p99 20 at 500/s"),
         ("API closed loop, 50 clients (req/s)", _fmt(_g(api, "requests_per_s")),
-         f"before profiling {_fmt(_g(pre, 'requests_per_s'))}",
+         f"before profiling* {_fmt(_g(pre, 'requests_per_s'))}",
          _ratio(_g(api, "requests_per_s"), _g(pre, "requests_per_s"), "x"), "500"),
         ("API closed loop p50 / p99 (ms)", _pair(api, "latency_ms"),
-         f"before profiling {_pair(pre, 'latency_ms')}", "-", "-"),
+         f"before profiling* {_pair(pre, 'latency_ms')}", "-", "-"),
         ("API cold answers (distinct URLs, computed): p50 / p99 (ms)",
          f"{_fmt(_g(api, 'cold_answers', 'p50_ms'))} / {_fmt(_g(api, 'cold_answers', 'p99_ms'))}",
-         f"before profiling {_fmt(_g(pre, 'cold_answers', 'p50_ms'))} / "
+         f"before profiling* {_fmt(_g(pre, 'cold_answers', 'p50_ms'))} / "
          f"{_fmt(_g(pre, 'cold_answers', 'p99_ms'))}", "-", "-"),
     ]
     stages = _g(reb, "stages_seconds") or {}
@@ -150,6 +150,14 @@ they are not dependencies.
 """
 
 
+def _span() -> str:
+    """First and last measurement time over the result files (UTC)."""
+    times = sorted(str(_g(json.loads(f.read_text()), "measured_at")) for f in
+                   RESULTS.glob("*.json") if f.stem != "api_before")
+    times = [t for t in times if t != "None"]
+    return f"{times[0]} to {times[-1]}" if times else "at unknown times"
+
+
 def main() -> None:
     """Write bench/RESULTS.md."""
     mach = next((_g(_load(n), "machine") for n in ("models", "ingest", "sbp") if _load(n)), {})
@@ -158,8 +166,9 @@ def main() -> None:
              "written by a `bench/bench_*.py`, run together by `make bench`). Peers were "
              "measured in the same run as ours. Machine: "
              f"{_g(mach, 'platform')}, {_g(mach, 'cpus')} CPUs, Python {_g(mach, 'python')}. "
-             "Several figures were taken while other jobs loaded the 2 cores: read them as "
-             "upper bounds on time.", "",
+             f"Measured {_span()}. * \"before profiling\" is the pre-change API code measured "
+             "by the same script in an earlier run (bench/results/api_before.json; see the "
+             "profiling section).", "",
              "| figure | ours | peer (same run) | ratio | target |", "|---|---|---|---|---|"]
     lines += [f"| {' | '.join(r)} |" for r in rows()]
     lines += ["", PROFILE]
