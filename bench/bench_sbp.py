@@ -171,6 +171,7 @@ def main() -> None:
         from importlib.metadata import version
 
         result["machine"]["gluonts"] = version("gluonts")
+    result["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -150,6 +150,25 @@ they are not dependencies.
 """
 
 
+SOURCES = (("re-ingest", "ingest"), ("ingest", "ingest"), ("features", "features"),
+           ("SBP", "sbp"), ("train", "models"), ("score dropbacks", "models"),
+           ("completion", "models"), ("score all", "scoring"), ("re-score", "scoring"),
+           ("weekly", "update"), ("API", "api"), ("full rebuild", "rebuild"),
+           ("rebuild", "rebuild"), ("load", "sources"))
+
+
+def _machine(figure: str) -> str:
+    """CPUs, processor and time of the result file a figure comes from."""
+    name = next((n for prefix, n in SOURCES if figure.startswith(prefix)), None)
+    d = _load(name) if name else None
+    if d is None:
+        return "-"
+    m = d.get("machine", {})
+    when = str(d.get("measured_at") or "time not recorded")
+    cpus = m.get("cpus") or m.get("cpu_count") or "?"
+    return f"{cpus} CPUs {m.get('processor', '')}, {when.replace('T', ' ').removesuffix('Z')}"
+
+
 def _span() -> str:
     """First and last measurement time over the result files (UTC)."""
     times = sorted(str(_g(json.loads(f.read_text()), "measured_at")) for f in
@@ -169,8 +188,9 @@ def main() -> None:
              f"Measured {_span()}. * \"before profiling\" is the pre-change API code measured "
              "by the same script in an earlier run (bench/results/api_before.json; see the "
              "profiling section).", "",
-             "| figure | ours | peer (same run) | ratio | target |", "|---|---|---|---|---|"]
-    lines += [f"| {' | '.join(r)} |" for r in rows()]
+             "| figure | ours | peer (same run) | ratio | target | machine, measured (UTC) |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {' | '.join(r)} | {_machine(r[0])} |" for r in rows()]
     lines += ["", PROFILE]
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {ROOT / 'bench' / 'RESULTS.md'}")
