@@ -358,26 +358,6 @@ class Ctx:
     wh: Warehouse
     token: str
 
-    def peek(self, key: tuple[Any, ...]) -> Any:
-        """A cached value or None (no computing)."""
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is None:
-                return None
-            self._cache.move_to_end(key)
-            return hit[0]
-
-    def put(self, key: tuple[Any, ...], value: Any) -> None:
-        """Cache a value; least recently used entries go when past the byte budget."""
-        size = _size(value)
-        with self._lock:
-            if key not in self._cache:
-                self._cache[key] = (value, size)
-                self._cached_bytes += size
-            while self._cached_bytes > self.cache_bytes and len(self._cache) > 1:
-                _, (_, dropped) = self._cache.popitem(last=False)
-                self._cached_bytes -= dropped
-
     def cached(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """Cache keyed on the warehouse state as this request sees it."""
         return self.wh.cached((self.token, *key), compute)
