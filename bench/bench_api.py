@@ -105,8 +105,8 @@ def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 60) ->
     raise RuntimeError(f"server not ready after {timeout:.0f} s: {last}")
 
 
-def targets(base: str) -> tuple[list[str], list[str], dict[str, Any]]:
-    """(leaderboard URLs, QB URLs, facts) for the newest season of the warehouse."""
+def targets(base: str) -> tuple[list[str], list[str], list[str], dict[str, Any]]:
+    """(leaderboard URLs, QB URLs, QB ids, facts) for the newest season of the warehouse."""
     seasons = httpx.get(f"{base}/seasons", timeout=60).json()
     reg = [s for s in seasons["seasons"] if s["season_type"] == "REG"]
     newest = max(reg, key=lambda s: s["season"])
@@ -123,7 +123,7 @@ def targets(base: str) -> tuple[list[str], list[str], dict[str, Any]]:
     qbs: list[str] = []
     for pid in ids:
         qbs += [f"/qbs/{pid}", f"/qbs/{pid}/games?season={season}"]
-    return boards, qbs, {"season": season, "last_week": last, "qbs": len(ids),
+    return boards, qbs, ids, {"season": season, "last_week": last, "qbs": len(ids),
                          "cold_leaderboard_ms": round(1000 * cold, 1)}
 
 
@@ -294,9 +294,8 @@ def run(db: Path, seconds: float, clients: int, rate: float,
     proc = start_server(db, port, root)
     try:
         health = wait_ready(base, proc)
-        boards, qbs, info = targets(base)
-        ids = sorted({u.split("/")[2] for u in qbs})
-        first = cold(port, cold_urls(info["season"], info["last_week"], ids))
+        boards, qbs, ids, info = targets(base)
+        first = cold(port, cold_urls(info["season"], info["last_week"], sorted(ids)))
         mixed = [u for i, q in enumerate(qbs) for u in (boards[i % len(boards)], q)]
         warm = cold(port, sorted(set(mixed)))  # the steady state polls answers already asked
         fixed = open_loop(port, mixed, rate, seconds, senders=min(clients, 64))

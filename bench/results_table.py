@@ -3,6 +3,7 @@ same run, from bench/results/*.json (run last by `make bench`)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import RESULTS, ROOT
 
 
+@functools.cache
 def _load(name: str) -> dict[str, Any] | None:
     f = RESULTS / f"{name}.json"
     return json.loads(f.read_text()) if f.exists() else None

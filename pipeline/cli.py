@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -21,6 +20,9 @@ from rich.table import Table
 
 from pipeline.config import Settings, get_settings
 from pipeline.errors import InputError, PassingScoreError
+
+if TYPE_CHECKING:
+    from pipeline.jobs import Stage
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="NFL QB Passing Score: ingest, features, train, score, report.")
@@ -230,15 +232,15 @@ def score(
 ) -> None:
     """Fill play_predictions (new or rebuilt games) and the QB game and season scores, in one
     transaction (a crash leaves the previous scores)."""
-    from pipeline.jobs import score_all
+    from pipeline.jobs import frozen_model, score_all
     from pipeline.warehouse import connect
 
     try:
+        art = frozen_model(state.settings, model_version)
         con = connect(state.settings.db)
         try:
             with _progress() as prog:
-                sc = score_all(con, state.settings, model_version, full, season, week,
-                               on_stage=_stage_bars(prog))
+                sc = score_all(con, art, full, season, week, on_stage=_stage_bars(prog))
         finally:
             con.close()
     except PassingScoreError as exc:
@@ -249,7 +251,7 @@ def score(
                   f"{sc.season_rows:,} season scores")
 
 
-def _stage_bars(prog: Progress) -> Callable[[str, int | None, int | None], None]:
+def _stage_bars(prog: Progress) -> Stage:
     """A progress callback (stage, done, total) drawing one bar per stage."""
     tasks: dict[str, TaskID] = {}
 

@@ -13,6 +13,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
 
 from pipeline.config import Settings
 from pipeline.errors import InputError
@@ -20,6 +23,9 @@ from pipeline.ingest import IngestReport, PlayFilter
 from pipeline.ingest import ingest as run_ingest
 from pipeline.sources import make_source
 from pipeline.warehouse import atomic, connect
+
+if TYPE_CHECKING:
+    from models.artifact import Artifact
 
 Stage = Callable[[str, int | None, int | None], None]  # (stage, done, total) for progress bars
 
@@ -50,19 +56,25 @@ def _noop(_stage: str, _done: int | None, _total: int | None) -> None:
     return None
 
 
-def score_all(con: object, settings: Settings, model_version: str | None = None,
-              full: bool = False, season: int | None = None, week: int | None = None,
+def frozen_model(settings: Settings, model_version: str | None = None) -> Artifact:
+    """The model artifact to score with (the newest unless a version is named), loaded before
+    any writer connection is opened so the warehouse lock is held only for the writes."""
+    from models import artifact
+
+    return artifact.load(artifact.resolve(settings.models_dir, model_version))
+
+
+def score_all(con: duckdb.DuckDBPyConnection, art: Artifact, full: bool = False,
+              season: int | None = None, week: int | None = None,
               on_stage: Stage = _noop) -> ScoreSummary:
     """Predict new or rebuilt games and refresh QB scores, in one transaction on `con`."""
-    from models import artifact
     from models.predict import refresh_predictions
     from pipeline.scoring import score as run_score
 
-    art = artifact.load(artifact.resolve(settings.models_dir, model_version))
-    with atomic(con):  # type: ignore[arg-type]
+    with atomic(con):
         games, rows = refresh_predictions(con, art, full,
                                           progress=lambda d, t: on_stage("predict", d, t))
-        report = run_score(con, art.version, season=season, week=week,  # type: ignore[arg-type]
+        report = run_score(con, art.version, season=season, week=week,
                            progress=lambda d, t: on_stage("score", d, t))
     return ScoreSummary(art.version, games, rows, report.game_rows, report.season_rows)
 
@@ -72,11 +84,10 @@ def weekly_update(settings: Settings, season: int, week: int, source: str = "loc
     """Ingest one week, rebuild its features, predict with the frozen model and rescore, as a
     single transaction; any rejected file aborts the whole update (nothing is written)."""
     from features.build import build_dropbacks
-    from models import artifact
 
     t0 = time.perf_counter()
     flt = PlayFilter.parse(str(season), str(week), None)
-    artifact.resolve(settings.models_dir, None)  # fail before touching the warehouse
+    art = frozen_model(settings)  # fails before touching the warehouse
     src = make_source(source, path, settings.default_pbp_path)
     batches = list(src.batches(flt.seasons))
     con = connect(settings.db)
@@ -99,7 +110,7 @@ def weekly_update(settings: Settings, season: int, week: int, source: str = "loc
                                  f"source{f' at {path}' if path else ''}")
             fb = build_dropbacks(con, full=False,
                                  on_progress=lambda d, t: on_stage("features", d, t))
-            sc = score_all(con, settings, season=season, week=week, on_stage=on_stage)
+            sc = score_all(con, art, season=season, week=week, on_stage=on_stage)
     finally:
         con.close()
     return UpdateSummary(ing, fb.games_rebuilt, fb.rows, sc, time.perf_counter() - t0)

@@ -35,6 +35,7 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.errors import InputError, WarehouseError
+from pipeline.scoring import SPLITS
 from pipeline.warehouse import fetch_one, query_pl, table_exists
 from reports import leaderboard as lb
 from reports.api_models import (
@@ -112,8 +113,6 @@ class Encoded:
 
 def _split_columns() -> list[str]:
     """The `dropbacks` columns the football splits' SQL reads (d.<column>)."""
-    from pipeline.scoring import SPLITS
-
     return sorted({m for sql, _, _ in SPLITS.values() for m in re.findall(r"\bd\.(\w+)", sql)})
 
 
@@ -230,13 +229,14 @@ class Warehouse:
                 return self._use(g)
             raise Unavailable(f"warehouse {self.db.name} does not exist yet", 30)
         with self._loading:
+            token = self.token()  # the file may have changed while this thread waited
             with self._lock:
                 g = self._current
-                if g is not None and g.token == self.token():
+                if g is not None and g.token == token:
                     g.users += 1
                     return g
             try:
-                return self._load(self.token(), patient=g is None)
+                return self._load(token, patient=g is None)
             except Unavailable:
                 if g is None:
                     raise

@@ -88,7 +88,7 @@ def trained_league(tmp_path_factory: pytest.TempPathFactory) -> TrainedLeague:
     from features.build import build_dropbacks
     from models.training import train_models
     from pipeline.config import Settings
-    from pipeline.jobs import score_all
+    from pipeline.jobs import frozen_model, score_all
     from tests.synthetic import TEAMS
 
     d = tmp_path_factory.mktemp("league")
@@ -108,6 +108,6 @@ def trained_league(tmp_path_factory: pytest.TempPathFactory) -> TrainedLeague:
     assert not ingest(con, LocalSource(src), PlayFilter()).rejected
     build_dropbacks(con, full=True)
     train_models(con, [2028, 2029], data_dir / "models", seed=0)
-    score_all(con, Settings(db=db, data_dir=data_dir))
+    score_all(con, frozen_model(Settings(db=db, data_dir=data_dir)))
     con.close()
     return TrainedLeague(db, data_dir, week_dir, season, week)
