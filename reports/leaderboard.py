@@ -108,9 +108,15 @@ def check_season(con: duckdb.DuckDBPyConnection, season: int,
                             f"(available seasons: {_seasons_text(seasons)})")
 
 
-def can_compute(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether season-to-date boards can be recomputed (play_predictions + fitted weights)."""
-    return table_exists(con, "play_predictions") and table_exists(con, "score_weights")
+def _board_tables(split: str | None) -> tuple[str, ...]:
+    """Tables a recomputed board reads: play_predictions and fitted weights, plus the
+    dropbacks a split's filter reads."""
+    return ("play_predictions", "score_weights", *(("dropbacks",) if split else ()))
+
+
+def can_compute(con: duckdb.DuckDBPyConnection, split: str | None = None) -> bool:
+    """Whether season-to-date boards (of `split`, if given) can be recomputed."""
+    return all(table_exists(con, t) for t in _board_tables(split))
 
 
 # ---------------------------------------------------------------- the board
@@ -244,10 +250,11 @@ def board(con: duckdb.DuckDBPyConnection, season: int, week: int | None = None,
         _sort(pl.DataFrame(schema=dict.fromkeys(BOARD_COLUMNS, pl.Int64)), sort)
     if week is not None and split is not None:
         raise InputError("splits are season-to-date boards: use through-week, not week")
-    if week is not None or not can_compute(con):
+    if week is not None or not can_compute(con, split):
         if split is not None:
-            raise NotFoundError("splits are computed from play_predictions, which this "
-                                "warehouse lacks")
+            lacks = [t for t in _board_tables(split) if not table_exists(con, t)]
+            raise NotFoundError(f"splits are computed from {', '.join(_board_tables(split))}; "
+                                f"this warehouse lacks {', '.join(lacks)}")
         mv = default_score_version(con, model_version)
         check_season(con, season, mv)
         df = (_week_board(con, season, week, st, min_dropbacks, mv) if week is not None

@@ -408,3 +408,14 @@ def test_repeated_gets_are_answered_before_routing_with_the_same_bytes(
         fresh = c.get(url)  # qb(3) now ranks first, so the page from offset 1 shifts
         assert fresh.content != first.content and len(calls) > routed + 1
         assert qb(3) in {r["passer_id"] for r in c.get("/leaderboard?limit=1").json()["rows"]}
+
+
+def test_a_split_without_dropbacks_is_404_not_503(tmp_path: Path) -> None:
+    db = make_scored_warehouse(tmp_path / "w.duckdb")
+    con = duckdb.connect(str(db))
+    con.execute("DROP TABLE dropbacks")
+    con.close()
+    with TestClient(create_app(db)) as c:
+        assert c.get("/leaderboard").status_code == 200  # season boards need no dropbacks
+        r = c.get("/leaderboard", params={"split": "clean_pocket"})
+        assert r.status_code == 404 and "lacks dropbacks" in r.json()["detail"]

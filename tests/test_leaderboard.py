@@ -193,12 +193,30 @@ def make_predictions(seed: int = 11) -> pl.DataFrame:
         pl.lit(True).alias("model_eligible"), pl.lit(MV).alias("model_version"))
 
 
+def split_context(pred: pl.DataFrame, seed: int = 11) -> pl.DataFrame:
+    """`dropbacks` rows with the columns the football splits filter on (seeded draws)."""
+    rng = np.random.default_rng(seed)
+    n = pred.height
+    return pred.select("game_id", "play_id").with_columns(
+        air_yards=pl.Series(rng.integers(-5, 40, n)), qb_hit=pl.Series(rng.random(n) < 0.15),
+        out_sack=pl.Series(rng.random(n) < 0.07), down=pl.Series(rng.integers(1, 5, n)),
+        yardline_100=pl.Series(rng.integers(1, 100, n)),
+        score_differential=pl.Series(rng.integers(-21, 22, n)),
+        qtr=pl.Series(rng.integers(1, 6, n))).with_columns(
+        pl.col("qb_hit", "out_sack").cast(pl.Int64))
+
+
 def make_scored_warehouse(path: Path) -> Path:
-    """play_predictions of the synthetic league scored by pipeline.scoring, plus ingest rows."""
+    """play_predictions of the synthetic league scored by pipeline.scoring, the dropbacks
+    columns the splits read, plus ingest rows."""
     con = connect(path)
-    con.register("_pred", make_predictions())
+    pred = make_predictions()
+    con.register("_pred", pred)
     con.execute("CREATE OR REPLACE TABLE play_predictions AS SELECT * FROM _pred")
     con.unregister("_pred")
+    con.register("_ctx", split_context(pred))
+    con.execute("CREATE OR REPLACE TABLE dropbacks AS SELECT * FROM _ctx")
+    con.unregister("_ctx")
     scoring.score(con)
     con.execute("INSERT INTO ingest_log VALUES ('local', 'synthetic', 'abc', '{}', 1, 1, 1, "
                 "0.1, ?)", [INGESTED_AT])
