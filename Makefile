@@ -13,7 +13,7 @@ help:
 	@echo "make test   - install what is missing and run the whole test suite"
 	@echo "make soak   - the long fault and fuzz runs (SOAK_ITERATIONS kills per verb, default 25)"
 	@echo "make bench  - run the benchmarks, write bench/results/*.json"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff, the import-layers contract and mypy"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,8 +44,11 @@ soak: install
 	SOAK_ITERATIONS=$(SOAK_ITERATIONS) $(PY) -m pytest -m soak tests/test_faults.py \
 	  tests/test_schemathesis.py $(PYTEST_ARGS)
 
+# ruff, the import-layers contract (pyproject [tool.importlinter]) and mypy; CI runs it
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]' || echo "bench extra unavailable: peers skipped"

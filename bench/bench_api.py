@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import write_result  # noqa: E402
-from pipeline.warehouse import fetch_one  # noqa: E402
+from passing_score.pipeline.foundation.warehouse import fetch_one  # noqa: E402
 
 HOST = "127.0.0.1"  # loopback only
 
@@ -68,7 +68,10 @@ def has_scores(db: Path) -> str | None:
 
 def start_server(db: Path, port: int, root: Path = ROOT) -> subprocess.Popen[bytes]:
     """uvicorn with the API (from the checkout at `root`) in a child process, quiet logs."""
-    code = ("import sys, uvicorn; from pathlib import Path; from reports.api import create_app; "
+    code = ("import sys, uvicorn; from pathlib import Path\n"
+            "try:\n    from passing_score.reports.api.app import create_app\n"
+            "except ImportError:  # a checkout from before the passing_score namespace\n"
+            "    from reports.api import create_app\n"
             "uvicorn.run(create_app(Path(sys.argv[1])), host=sys.argv[2], port=int(sys.argv[3]),"
             " log_level='warning', access_log=False)")
     return subprocess.Popen([sys.executable, "-c", code, str(db), HOST, str(port)], cwd=root,

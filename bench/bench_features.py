@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from bench.common import shared_pbp, write_result
-from features.build import build_dropbacks
-from features.columns import (
+from passing_score.features.build import build_dropbacks
+from passing_score.features.columns import (
     INDOOR_TEMP,
     INDOOR_WIND,
     K_ATTEMPTS,
@@ -40,9 +40,9 @@ from features.columns import (
     WEEK1_CMP,
     WEEK1_EPA,
 )
-from pipeline.ingest import PlayFilter, ingest
-from pipeline.sources import LocalSource
-from pipeline.warehouse import connect, fetch_one
+from passing_score.pipeline.foundation.warehouse import connect, fetch_one
+from passing_score.pipeline.ingest.load import PlayFilter, ingest
+from passing_score.pipeline.ingest.sources import LocalSource
 
 TARGET_PLAYS_PER_S = 1_000_000
 PANDAS_COLUMNS = (

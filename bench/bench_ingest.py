@@ -13,9 +13,9 @@ import duckdb
 import pandas as pd
 
 from bench.common import best_of, peak_rss_mib, shared_pbp, write_result
-from pipeline.ingest import PlayFilter, ingest
-from pipeline.sources import LocalSource
-from pipeline.warehouse import connect
+from passing_score.pipeline.foundation.warehouse import connect
+from passing_score.pipeline.ingest.load import PlayFilter, ingest
+from passing_score.pipeline.ingest.sources import LocalSource
 
 
 def ours(folder: Path, tmp: Path) -> int:

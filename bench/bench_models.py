@@ -14,14 +14,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import polars as pl
 
 from bench.common import peak_rss_mib, shared_pbp, write_result
-from features.build import build_dropbacks
-from models.play_models import fit_play_models, sample
-from models.predict import predict_dropbacks
-from models.recipes import fit_cp_recipe, recipe_features
-from models.training import load_dropbacks
-from pipeline.ingest import PlayFilter, ingest
-from pipeline.sources import LocalSource
-from pipeline.warehouse import connect
+from passing_score.features.build import build_dropbacks
+from passing_score.features.read import load_dropbacks
+from passing_score.models.play_models import fit_play_models, sample
+from passing_score.models.predict import predict_dropbacks
+from passing_score.models.recipes import fit_cp_recipe, recipe_features
+from passing_score.pipeline.foundation.warehouse import connect
+from passing_score.pipeline.ingest.load import PlayFilter, ingest
+from passing_score.pipeline.ingest.sources import LocalSource
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ def tree_rss_mib(pid: int) -> float:
 
 def run_stage(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     """Run one `passing-score` verb in a child process; wall seconds and sampled tree peak."""
-    cmd = [sys.executable, "-m", "pipeline.cli", *args]
+    cmd = [sys.executable, "-m", "passing_score.pipeline.cli", *args]
     peak = [0.0]
     load_1m = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -127,13 +127,14 @@ def main() -> None:
         "met": {"total_seconds": total < TARGET_SECONDS, "peak_mib": peak < TARGET_PEAK_MIB},
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
-        "note": ("each stage is a fresh `python -m pipeline.cli <verb>` process (start-up and "
-                 "imports included) on an empty warehouse and data dir in a tempdir; train uses "
-                 "its defaults (every season before the newest, the last of them validates). "
-                 "total = ingest+features+train+score; the board export and HTML report that "
-                 "`run` also writes are timed apart. peak = max of the largest child's "
-                 "ru_maxrss over the four stages and the psutil-sampled sum over each child's "
-                 "process tree. No natural peer exists for the whole pipeline: none is run."),
+        "note": ("each stage is a fresh `python -m passing_score.pipeline.cli <verb>` process "
+                 "(start-up and imports included) on an empty warehouse and data dir in a "
+                 "tempdir; train uses its defaults (every season before the newest, the last of "
+                 "them validates). total = ingest+features+train+score; the board export and "
+                 "HTML report that `run` also writes are timed apart. peak = max of the largest "
+                 "child's ru_maxrss over the four stages and the psutil-sampled sum over each "
+                 "child's process tree. No natural peer exists for the whole pipeline: none is "
+                 "run."),
     })
 
 

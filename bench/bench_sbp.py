@@ -31,7 +31,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models.sbp import SplicedBinnedPareto  # noqa: E402
+from passing_score.models.sbp import SplicedBinnedPareto  # noqa: E402
 
 LOW, HIGH, ALPHA = -5.0, 5.0, 0.05
 

@@ -22,15 +22,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import best_of, peak_rss_mib, write_result  # noqa: E402
-from pipeline import scoring  # noqa: E402
-from pipeline.errors import PassingScoreError  # noqa: E402
-from pipeline.warehouse import fetch_one, table_columns  # noqa: E402
+from passing_score.pipeline.foundation.errors import PassingScoreError  # noqa: E402
+from passing_score.pipeline.foundation.versions import current_version  # noqa: E402
+from passing_score.pipeline.foundation.warehouse import fetch_one, table_columns  # noqa: E402
+from passing_score.pipeline.scoring import scores as scoring  # noqa: E402
+from passing_score.reports.leaderboard import board as lb  # noqa: E402
 
 
 def in_memory_copy(db: Path, model_version: str | None) -> tuple[duckdb.DuckDBPyConnection, str]:
     """An in-memory warehouse with one model version's play_predictions and the game scores."""
     src = duckdb.connect(str(db), read_only=True)
-    mv = scoring.resolve_model_version(src, model_version)
+    mv = current_version(src, model_version)
     has_plays = "home_score" in table_columns(src, "plays")
     src.close()
     con = duckdb.connect(":memory:")
@@ -70,7 +72,7 @@ def run(db: Path, model_version: str | None, repeats: int) -> dict[str, Any] | N
     full_fit = best_of(lambda: scoring.score(con, mv, refit=True), repeats)
     full = best_of(lambda: scoring.score(con, mv), repeats)
     one_week = best_of(lambda: scoring.score(con, mv, season=newest, week=week), repeats)
-    board = best_of(lambda: scoring.leaderboard(con, newest, model_version=mv), repeats)
+    board = best_of(lambda: lb.board(con, newest, model_version=mv), repeats)
     report = scoring.score(con, mv)
     con.close()
     return {

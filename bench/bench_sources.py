@@ -19,8 +19,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import polars as pl
 
 from bench.common import best_of, peak_rss_mib, shared_pbp, write_result
-from pipeline.sources import Batch, LocalSource, NflDataPySource, NflreadpySource, frame_checksum
-from pipeline.validate import validate_plays
+from passing_score.pipeline.ingest.sources import (
+    Batch,
+    LocalSource,
+    NflDataPySource,
+    NflreadpySource,
+    frame_checksum,
+)
+from passing_score.pipeline.ingest.validate import validate_plays
 
 
 def through_batch(make_batches: Callable[[], list[Batch]]) -> pl.DataFrame:

@@ -49,8 +49,8 @@ def main() -> None:
                           ).write_parquet(folder / "week.parquet")
         env = {**os.environ, "PASSING_SCORE_DB": str(db),
                "PASSING_SCORE_DATA_DIR": str(args.data_dir), "COLUMNS": "160"}
-        cmd = [sys.executable, "-m", "pipeline.cli", "update", "--season", str(args.season),
-               "--week", str(args.week), "--path", str(folder)]
+        cmd = [sys.executable, "-m", "passing_score.pipeline.cli", "update",
+               "--season", str(args.season), "--week", str(args.week), "--path", str(folder)]
         t0 = time.perf_counter()
         r = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         seconds = time.perf_counter() - t0

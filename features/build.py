@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from features.columns import (
+from passing_score.features.columns import (
     K_ATTEMPTS,
     K_DROPBACKS,
     SOURCE_TYPES,
@@ -23,12 +23,17 @@ from features.columns import (
     WEEK1_CMP,
     WEEK1_EPA,
 )
-from pipeline.errors import WarehouseError
-from pipeline.warehouse import fetch_one, require_table, table_columns, table_exists, transaction
+from passing_score.pipeline.foundation import tables
+from passing_score.pipeline.foundation.errors import WarehouseError, first_line
+from passing_score.pipeline.foundation.warehouse import (
+    fetch_one,
+    require_table,
+    table_columns,
+    table_exists,
+    transaction,
+)
 
 TABLE, LOG = "dropbacks", "dropbacks_log"
-LOG_COLUMNS = "(game_id VARCHAR NOT NULL, ingested_at TIMESTAMP, built_at TIMESTAMP NOT NULL, " \
-    "spec VARCHAR NOT NULL)"
 REQUIRED_SOURCE = ("game_id", "play_id", "qb_dropback")
 
 # Passer name in the play text, as nflfastR parses it: "(Shotgun) P.Mahomes scrambles ...".
@@ -252,7 +257,8 @@ def spec_hash() -> str:
 
 def _up_to_date(con: duckdb.DuckDBPyConnection, spec: str) -> bool:
     """Whether the stored table and log were made by this registry and this SQL."""
-    if not table_exists(con, TABLE) or not table_exists(con, LOG):
+    if not table_exists(con, TABLE) or not table_exists(con, LOG) \
+            or not tables.has_key(con, TABLE):
         return False
     if list(table_columns(con, TABLE).items()) != [(s.name, s.dtype) for s in SPECS]:
         return False
@@ -343,8 +349,9 @@ def build_dropbacks(con: duckdb.DuckDBPyConnection, full: bool = False,
             if on_progress is not None:
                 on_progress(0, n_rebuild)
             if full:
-                con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {_rows_sql(have, None)}")
-                con.execute(f"CREATE OR REPLACE TABLE {LOG} {LOG_COLUMNS}")
+                tables.create_as(con, TABLE, _rows_sql(have, None))
+                con.execute(f"DROP TABLE IF EXISTS {LOG}")
+                tables.create(con, LOG)
                 rows = _count(con, f"SELECT count(*) FROM {TABLE}")
             elif n_rebuild or n_removed:
                 con.execute(f"DELETE FROM {TABLE} WHERE game_id IN (SELECT game_id FROM "
@@ -364,7 +371,7 @@ def build_dropbacks(con: duckdb.DuckDBPyConnection, full: bool = False,
                       "_dropbacks_changed"):
                 con.execute(f"DROP TABLE IF EXISTS {t}")
     except duckdb.Error as exc:
-        msg = str(exc).strip().splitlines()[0][:300]
+        msg = first_line(exc)[:300]
         raise WarehouseError(f"building {TABLE} failed (previous table kept): {msg}") from exc
     if on_progress is not None:
         on_progress(n_rebuild, n_rebuild)

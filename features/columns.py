@@ -1,8 +1,8 @@
 """The single registry of `dropbacks` columns: name, stage, type, source columns, SQL and doc.
 
 Model code selects columns by stage (`columns("pre_snap")`), never from hand-typed lists, and
-`docs/features.md` is generated from this file (`python -m features.columns`; a test keeps the
-committed copy equal to the generated one).
+`docs/features.md` is generated from this file (`python -m passing_score.features.columns`;
+a test keeps the committed copy equal to the generated one).
 """
 
 from __future__ import annotations
@@ -270,9 +270,10 @@ def specs(*stages: Stage) -> list[ColumnSpec]:
 DOC_INTRO = f"""\
 # `dropbacks`: play-context features, one row per QB dropback
 
-Generated from `features/columns.py` (`python -m features.columns`); a test keeps this file
-equal to the generated text. Built from `plays` by `features.build.build_dropbacks` (DuckDB
-SQL over the whole table; incremental per game). Key `(game_id, play_id)`.
+Generated from `features/columns.py` (`python -m passing_score.features.columns`); a test
+keeps this file equal to the generated text. Built from `plays` by
+`features.build.build_dropbacks` (DuckDB SQL over the whole table; incremental per game). Key
+`(game_id, play_id)`.
 
 ## Which plays
 A row is every play the source marks `qb_dropback = 1` (pass attempt, sack or scramble;

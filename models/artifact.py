@@ -19,10 +19,9 @@ from typing import Any
 
 import joblib
 
-from models.samples import TARGETS
-from pipeline.errors import PassingScoreError
+from passing_score.models.samples import TARGETS
+from passing_score.pipeline.foundation.errors import PassingScoreError
 
-ARTIFACT_FILES = ("meta.json", "play_models.joblib", "baselines.joblib")
 FORMAT = 1
 
 
@@ -105,7 +104,7 @@ def read_meta(path: Path) -> dict[str, Any]:
 def load(path: Path) -> Artifact:
     """Load an artifact; a missing or corrupt file is an ArtifactError naming it."""
     meta = read_meta(path)
-    parts = {}
+    parts: dict[str, Any] = {}
     for name in ("play_models", "baselines"):
         f = path / f"{name}.joblib"
         if name == "baselines" and not f.exists():

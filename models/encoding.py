@@ -7,12 +7,15 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from passing_score.pipeline.foundation.scalars import as_float
+
 
 class TabularEncoder:
     """Fit on training rows: numeric columns are median-imputed (with a missing indicator where
     nulls were seen) and standardized; text columns are one-hot over the training categories.
 
-    State is plain JSON (`to_dict` / `from_dict`) so a saved model needs no pickle.
+    Its state is JSON-able (`to_dict` / `from_dict`) for inspection and tests; artifacts store
+    it inside the joblib (pickle) file with the rest of the fitted models.
     """
 
     def __init__(self, numeric: list[str], categorical: list[str]) -> None:
@@ -27,9 +30,9 @@ class TabularEncoder:
         for c in self.numeric:
             s = df[c].cast(pl.Float64)
             med = s.median()
-            self.medians_[c] = 0.0 if med is None else float(med)
+            self.medians_[c] = as_float(med)
             filled = s.fill_null(self.medians_[c])
-            self.scales_[c] = float(filled.std() or 1.0) or 1.0
+            self.scales_[c] = as_float(filled.std(), 1.0) or 1.0
             if s.null_count() > 0:
                 self.missing_.append(c)
         self.categories_ = {c: sorted(str(v) for v in df[c].drop_nulls().unique().to_list())

@@ -15,8 +15,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from models.families import Family, make_family
-from models.nets import mlp, split_validation, train
+from passing_score.models.families import Family, make_family
+from passing_score.models.nets import mlp, split_validation, train
 
 
 def _split(X: np.ndarray, y: np.ndarray, eval_set: tuple[Any, Any] | None, fraction: float,
@@ -61,8 +61,10 @@ class TorchBinaryClassifier(ClassifierMixin, BaseEstimator):
         torch.manual_seed(self.seed)  # weight init is part of the seeded, deterministic fit
         net = mlp(X.shape[1], tuple(self.hidden), k)
         prior = np.bincount(ytr.astype(int), minlength=k) + 1.0
+        head = net[-1]
+        assert isinstance(head, torch.nn.Linear)
         with torch.no_grad():
-            net[-1].bias.copy_(torch.as_tensor(np.log(prior / prior.sum()), dtype=torch.float32))
+            head.bias.copy_(torch.as_tensor(np.log(prior / prior.sum()), dtype=torch.float32))
 
         def loss(out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             return torch.nn.functional.cross_entropy(out, t.long())

@@ -15,7 +15,7 @@ import torch
 from scipy import stats
 from torch.nn import functional as F
 
-from models.sbp import SBPOutput
+from passing_score.models.sbp import SBPOutput
 
 
 class Family(Protocol):

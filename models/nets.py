@@ -12,7 +12,7 @@ from torch import nn
 TORCH_THREADS = 2
 
 
-def mlp(n_in: int, hidden: tuple[int, ...], n_out: int, dropout: float = 0.0) -> nn.Module:
+def mlp(n_in: int, hidden: tuple[int, ...], n_out: int, dropout: float = 0.0) -> nn.Sequential:
     """Feed-forward net: [Linear -> SiLU (-> Dropout)] * len(hidden) -> Linear(n_out)."""
     layers: list[nn.Module] = []
     width = n_in

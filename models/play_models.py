@@ -19,9 +19,17 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
-from models.encoding import TabularEncoder
-from models.estimators import DistributionForecast, DistributionRegressor
-from models.samples import GAIN, NO_GAIN, SACK, TARGETS, Target, split_types, yards_component
+from passing_score.models.encoding import TabularEncoder
+from passing_score.models.estimators import DistributionForecast, DistributionRegressor
+from passing_score.models.samples import (
+    GAIN,
+    NO_GAIN,
+    SACK,
+    TARGETS,
+    Target,
+    split_types,
+    yards_component,
+)
 
 HIDDEN = (64, 32)
 

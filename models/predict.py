@@ -1,4 +1,5 @@
-"""Per-dropback predictions of a model version: the rows of `play_predictions`.
+"""Per-dropback predictions of a model version: the rows of `play_predictions` (frames in,
+frames out; the scoring stage writes them).
 
 For every dropback, where it is in a model's sample: P(complete), P(interception), P(sack),
 expected yards and quantiles of the yards-after-catch, air-yards and dropback-yards
@@ -14,9 +15,9 @@ import numpy as np
 import polars as pl
 from scipy.stats import norm
 
-from models.metrics import pit_bounds, pit_mid
-from models.play_models import PlayModels
-from models.samples import TARGETS
+from passing_score.models.metrics import pit_bounds, pit_mid
+from passing_score.models.play_models import PlayModels
+from passing_score.models.samples import TARGETS
 
 YARD_GRID = np.arange(-40.0, 111.0)  # integer yards a play can gain or lose on a 100-yd field
 CHUNK = 25_000
@@ -105,54 +106,3 @@ def _normal_score(pit_column: str) -> pl.Expr:
     """`standardize_pit` of a PIT column (nulls stay null)."""
     return pl.col(pit_column).map_batches(lambda s: pl.Series(standardize_pit(
         s.to_numpy(allow_copy=True).astype(float)))).fill_nan(None)
-
-
-def refresh_predictions(con: Any, art: Any, full: bool = False, progress: Any = None
-                        ) -> tuple[int, int]:
-    """Predict the games whose dropbacks were (re)built since this version last predicted them
-    (all games with `full`), and drop predictions of games no longer in `dropbacks`.
-
-    One transaction: readers keep seeing the previous predictions until it commits.
-    Returns (games predicted, rows written).
-    """
-    from pipeline.warehouse import query_pl, require_table, table_exists, transaction
-
-    require_table(con, "dropbacks", "run `passing-score features` first")
-    has_log = table_exists(con, "predictions_log")
-    built = query_pl(con, "SELECT game_id, built_at FROM dropbacks_log")
-    if has_log and not full:
-        done = query_pl(con, "SELECT game_id, built_at FROM predictions_log "
-                             "WHERE model_version = ?", [art.version])
-        todo = built.join(done, on=["game_id", "built_at"], how="anti")
-    else:
-        todo = built
-    games = todo["game_id"].to_list()
-    con.register("_todo", todo)
-    dropbacks = query_pl(con, "SELECT d.* FROM dropbacks d SEMI JOIN _todo USING (game_id) "
-                              "ORDER BY game_id, play_id")
-    pred = predict_dropbacks(art.play_models, dropbacks, art.version, progress) \
-        if dropbacks.height else None
-    with transaction(con):
-        if not has_log:
-            con.execute("CREATE TABLE predictions_log (game_id VARCHAR, model_version VARCHAR, "
-                        "built_at TIMESTAMP, predicted_at TIMESTAMP)")
-        if pred is not None:
-            con.register("_pred", pred)
-            if not table_exists(con, "play_predictions"):
-                con.execute("CREATE TABLE play_predictions AS SELECT * FROM _pred LIMIT 0")
-            con.execute("DELETE FROM play_predictions WHERE model_version = ? AND game_id IN "
-                        "(SELECT game_id FROM _todo)", [art.version])
-            con.execute("INSERT INTO play_predictions BY NAME SELECT * FROM _pred")
-        # games gone from dropbacks lose their predictions of this version
-        if table_exists(con, "play_predictions"):
-            con.execute("DELETE FROM play_predictions WHERE model_version = ? AND game_id NOT IN "
-                        "(SELECT game_id FROM dropbacks_log)", [art.version])
-        con.execute("DELETE FROM predictions_log WHERE model_version = ? AND (game_id IN "
-                    "(SELECT game_id FROM _todo) OR game_id NOT IN (SELECT game_id FROM "
-                    "dropbacks_log))", [art.version])
-        con.execute("INSERT INTO predictions_log SELECT game_id, ?, built_at, now()::TIMESTAMP "
-                    "FROM _todo", [art.version])
-    con.unregister("_todo")
-    if pred is not None:
-        con.unregister("_pred")
-    return len(games), 0 if pred is None else pred.height

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 from xgboost import XGBClassifier
 
-from models.metrics import DiscreteForecast
+from passing_score.models.metrics import DiscreteForecast
 
 YAC_LOW, YAC_HIGH = -5, 70
 CP_PARAMS = {"learning_rate": 0.025, "gamma": 5.0, "subsample": 0.8, "colsample_bytree": 0.8,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from features.columns import BY_NAME, columns
+from passing_score.features.columns import BY_NAME, columns
 
 PRE_SNAP = columns("pre_snap")
 AT_THROW = columns("pre_snap", "at_throw")

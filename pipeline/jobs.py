@@ -1,10 +1,10 @@
-"""Multi-stage jobs run as one unit: the weekly update (ingest -> features -> predictions ->
-scores in a single transaction) and scoring (predictions + scores).
+"""Jobs: what each CLI verb runs, as library functions (train, evaluate, score, the weekly
+update, the end-to-end run's training decision).
 
-Orchestration lives in `pipeline` with the CLI; later stages are imported inside the functions
-(as the CLI verbs do), so `pipeline` itself never depends on `features` or `models` at import.
-One writer connection and one transaction per job: a crash or a bad file anywhere leaves the
-warehouse as it was, and a reader (the API) never sees a week ingested but not yet scored.
+Multi-stage jobs run as one unit: `score` (predictions + scores) and the weekly update
+(ingest -> features -> predictions -> scores) are each one transaction on one writer
+connection, so a crash or a bad file anywhere leaves the warehouse as it was and a reader (the
+API) never sees a week ingested but not yet scored. Connections are closed in `finally`.
 """
 
 from __future__ import annotations
@@ -13,21 +13,28 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import duckdb
 
-from pipeline.config import Settings
-from pipeline.errors import InputError
-from pipeline.ingest import IngestReport, PlayFilter
-from pipeline.ingest import ingest as run_ingest
-from pipeline.sources import make_source
-from pipeline.warehouse import atomic, connect
-
-if TYPE_CHECKING:
-    from models.artifact import Artifact
+from passing_score.features.build import BuildReport, build_dropbacks
+from passing_score.features.read import dropback_seasons, load_dropbacks
+from passing_score.models import artifact
+from passing_score.models.artifact import Artifact
+from passing_score.models.training import ensure_baselines, split_seasons, train_models
+from passing_score.models.training import evaluate as evaluate_artifact
+from passing_score.pipeline.foundation.config import Settings
+from passing_score.pipeline.foundation.errors import InputError, WarehouseError
+from passing_score.pipeline.foundation.versions import current_version
+from passing_score.pipeline.foundation.warehouse import atomic, connect, fetch_one, writing
+from passing_score.pipeline.ingest.load import IngestReport, PlayFilter, parse_range
+from passing_score.pipeline.ingest.load import ingest as run_ingest
+from passing_score.pipeline.ingest.sources import make_source
+from passing_score.pipeline.scoring.predictions import refresh_predictions
+from passing_score.pipeline.scoring.scores import score as run_score
 
 Stage = Callable[[str, int | None, int | None], None]  # (stage, done, total) for progress bars
+Progress = Callable[[str], None]
 
 
 @dataclass
@@ -56,21 +63,151 @@ def _noop(_stage: str, _done: int | None, _total: int | None) -> None:
     return None
 
 
-def frozen_model(settings: Settings, model_version: str | None = None) -> Artifact:
-    """The model artifact to score with (the newest unless a version is named), loaded before
-    any writer connection is opened so the warehouse lock is held only for the writes."""
-    from models import artifact
+# ---------------------------------------------------------------- ingest and features
 
+
+def ingest(settings: Settings, source: str = "local", path: Path | None = None,
+           seasons: str | None = None, weeks: str | None = None,
+           season_type: str | None = None,
+           on_batch: Callable[[int, int], None] | None = None) -> IngestReport:
+    """Load play-by-play into `plays` (validated, per game, transactional, idempotent);
+    `on_batch(done, total)` after each file or download."""
+    flt = PlayFilter.parse(seasons, weeks, season_type)
+    src = make_source(source, path, settings.default_pbp_path)
+    batches = list(src.batches(flt.seasons))
+    done = 0
+
+    def batch_done(_: object) -> None:
+        nonlocal done
+        done += 1
+        if on_batch is not None:
+            on_batch(done, len(batches))
+
+    if on_batch is not None:
+        on_batch(0, len(batches))
+    with writing(settings.db) as con:
+        return run_ingest(con, src, flt, on_batch=batch_done, batches=batches)
+
+
+def features(settings: Settings, full: bool = False,
+             on_progress: Callable[[int, int], None] | None = None) -> BuildReport:
+    """Rebuild `dropbacks` from `plays` (incremental per game unless `full`)."""
+    with writing(settings.db) as con:
+        return build_dropbacks(con, full=full, on_progress=on_progress)
+
+
+# ---------------------------------------------------------------- training
+
+
+def training_seasons(have: list[int], train_seasons: str | None,
+                     holdout_season: int | None) -> list[int]:
+    """The seasons `train` fits on (the last one validates): the given range, else every
+    season before the holdout (default: the newest season is held out)."""
+    seasons = parse_range(train_seasons, "train-seasons")
+    if seasons is None:
+        hold = holdout_season if holdout_season is not None else max(have)
+        return [s for s in have if s < hold]
+    if holdout_season is not None and holdout_season in seasons:
+        raise InputError(f"--holdout-season {holdout_season} is inside --train-seasons")
+    missing = [s for s in seasons if s not in have]
+    if missing:
+        raise InputError(f"--train-seasons: no dropbacks for {missing} in the warehouse "
+                         f"(have {have}); ingest and run `passing-score features`")
+    return seasons
+
+
+def train(settings: Settings, train_seasons: str | None = None,
+          holdout_season: int | None = None, seed: int = 0, baselines: bool = False,
+          progress: Progress | None = None) -> Path:
+    """Fit the play models on the chosen seasons and save the artifact; returns its folder."""
+    con = connect(settings.db, read_only=True)
+    try:
+        seasons = training_seasons(dropback_seasons(con), train_seasons, holdout_season)
+        split_seasons(seasons)
+        df = load_dropbacks(con, seasons)
+    finally:
+        con.close()
+    return train_models(df, seasons, settings.models_dir, seed, baselines, progress)
+
+
+def planned_version(settings: Settings, holdout_season: int | None = None,
+                    seed: int = 0) -> str:
+    """The version `train` would produce now (same code, seasons and data give the same)."""
+    con = connect(settings.db, read_only=True)
+    try:
+        seasons = training_seasons(dropback_seasons(con), None, holdout_season)
+        fit, val = split_seasons(seasons)
+        marks = ", ".join("?" * len(seasons))
+        row = fetch_one(con, f"SELECT count(*) FROM dropbacks WHERE season IN ({marks})",
+                        list(seasons))
+    finally:
+        con.close()
+    return artifact.make_version(fit, val, int(row[0]) if row else 0, seed)
+
+
+def needs_training(settings: Settings, holdout_season: int | None = None,
+                   seed: int = 0) -> bool:
+    """Whether no artifact exists for the current data and code version."""
+    version = planned_version(settings, holdout_season, seed)
+    return not (settings.models_dir / version / "meta.json").exists()
+
+
+def evaluate(settings: Settings, holdout: int, seed: int = 0,
+             progress: Progress | None = None) -> dict[str, Any]:
+    """Held-out metrics of every play model and baseline on season `holdout`, with the newest
+    artifact trained before it (trained now when there is none)."""
+    con = connect(settings.db, read_only=True)
+    try:
+        have = dropback_seasons(con)
+        if holdout not in have:
+            raise InputError(f"--holdout-season {holdout}: no dropbacks for it (have {have})")
+        path = artifact.find_for_holdout(settings.models_dir, holdout)
+        trained = path is None
+        if path is None:
+            before = [s for s in have if s < holdout]
+            if len(before) < 2:
+                raise InputError(f"--holdout-season {holdout}: need two earlier seasons to "
+                                 "train")
+            path = train_models(load_dropbacks(con, before), before, settings.models_dir, seed,
+                                progress=progress)
+        art = artifact.load(path)
+        seen = [*art.meta["train_seasons"], art.meta["val_season"]]
+        if art.baselines is None:
+            trained |= ensure_baselines(art, load_dropbacks(con, seen), seed, progress)
+        test = load_dropbacks(con, [holdout])
+        base = load_dropbacks(con, art.meta["train_seasons"][-1:])
+    finally:
+        con.close()
+    return {**evaluate_artifact(art, test, base, progress), "trained_now": trained}
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def model_for_scoring(settings: Settings, model_version: str | None = None) -> Artifact:
+    """The artifact `score` uses: the named version, else the newest trained one. Loaded
+    before any writer connection opens, so the lock is held only for the writes."""
     return artifact.load(artifact.resolve(settings.models_dir, model_version))
+
+
+def model_for_update(settings: Settings, model_version: str | None = None) -> Artifact:
+    """The artifact the weekly job uses: the named version, else the one the warehouse scores
+    now (the frozen model stays frozen when a newer one is trained), else the newest."""
+    if model_version is None and settings.db.exists():
+        con = connect(settings.db, read_only=True)
+        try:
+            model_version = current_version(con)
+        except WarehouseError:
+            model_version = None
+        finally:
+            con.close()
+    return model_for_scoring(settings, model_version)
 
 
 def score_all(con: duckdb.DuckDBPyConnection, art: Artifact, full: bool = False,
               season: int | None = None, week: int | None = None,
               on_stage: Stage = _noop) -> ScoreSummary:
     """Predict new or rebuilt games and refresh QB scores, in one transaction on `con`."""
-    from models.predict import refresh_predictions
-    from pipeline.scoring import score as run_score
-
     with atomic(con):
         games, rows = refresh_predictions(con, art, full,
                                           progress=lambda d, t: on_stage("predict", d, t))
@@ -79,15 +216,25 @@ def score_all(con: duckdb.DuckDBPyConnection, art: Artifact, full: bool = False,
     return ScoreSummary(art.version, games, rows, report.game_rows, report.season_rows)
 
 
+def score(settings: Settings, model_version: str | None = None, full: bool = False,
+          season: int | None = None, week: int | None = None,
+          on_stage: Stage = _noop) -> ScoreSummary:
+    """The `score` verb: load the model, then predict and score in one transaction."""
+    art = model_for_scoring(settings, model_version)
+    con = connect(settings.db)
+    try:
+        return score_all(con, art, full, season, week, on_stage)
+    finally:
+        con.close()
+
+
 def weekly_update(settings: Settings, season: int, week: int, source: str = "local",
                   path: Path | None = None, on_stage: Stage = _noop) -> UpdateSummary:
     """Ingest one week, rebuild its features, predict with the frozen model and rescore, as a
     single transaction; any rejected file aborts the whole update (nothing is written)."""
-    from features.build import build_dropbacks
-
     t0 = time.perf_counter()
     flt = PlayFilter.parse(str(season), str(week), None)
-    art = frozen_model(settings)  # fails before touching the warehouse
+    art = model_for_update(settings)  # fails before touching the warehouse
     src = make_source(source, path, settings.default_pbp_path)
     batches = list(src.batches(flt.seasons))
     con = connect(settings.db)
@@ -114,3 +261,15 @@ def weekly_update(settings: Settings, season: int, week: int, source: str = "loc
     finally:
         con.close()
     return UpdateSummary(ing, fb.games_rebuilt, fb.rows, sc, time.perf_counter() - t0)
+
+
+def newest_scored_season(settings: Settings) -> int:
+    """The newest season with season scores (the board `run` prints)."""
+    con = connect(settings.db, read_only=True)
+    try:
+        row = fetch_one(con, "SELECT max(season) FROM qb_season_scores")
+    finally:
+        con.close()
+    if not row or row[0] is None:
+        raise InputError("no scores in the warehouse: `passing-score score` produced nothing")
+    return int(row[0])

@@ -20,7 +20,7 @@ def _fmt(v: Any) -> str:
 
 
 def evaluation_tables(result: dict[str, Any]) -> list[Table]:
-    """One table per target: a row per model, best value of each metric in bold."""
+    """One table per target: a row per model, our model's row in bold."""
     tables = []
     for target, block in result.items():
         if not isinstance(block, dict) or "ours" not in block:

@@ -1,0 +1,165 @@
+"""Model verbs: train, evaluate, score, the weekly update and the end-to-end run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from passing_score.pipeline.cli.app import (
+    app,
+    console,
+    fail,
+    progress_bars,
+    stage_bars,
+    state,
+)
+from passing_score.pipeline.cli.data import features, ingest, status
+from passing_score.pipeline.cli.reporting import leaderboard, report
+from passing_score.pipeline.foundation.errors import PassingScoreError
+from passing_score.pipeline.foundation.vocabulary import week_season_type
+
+
+@app.command()
+def train(
+    train_seasons: Annotated[str | None, typer.Option(
+        "--train-seasons", help="e.g. 2016-2023; the last season validates (early stopping, "
+        "model selection). Default: every season before the newest")] = None,
+    holdout_season: Annotated[int | None, typer.Option(
+        "--holdout-season", help="a season to keep out (default: the newest)")] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    baselines: Annotated[bool, typer.Option(
+        help="also fit the comparison baselines now (else `evaluate` fits them once)")] = False,
+) -> None:
+    """Fit the play models; save a versioned artifact under data/models/."""
+    from passing_score.pipeline import jobs
+
+    try:
+        with progress_bars() as prog:
+            task = prog.add_task("train", total=None)
+            path = jobs.train(state.settings, train_seasons, holdout_season, seed, baselines,
+                              progress=lambda n: prog.update(task, description=f"train: {n}"))
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    console.print(f"model saved: {path}")
+
+
+@app.command()
+def evaluate(
+    holdout_season: Annotated[int, typer.Option("--holdout-season", help="season to score")],
+    json_path: Annotated[Path | None, typer.Option("--json", help="write the metrics here")
+                         ] = None,
+    seed: Annotated[int, typer.Option(help="random seed when training is needed")] = 0,
+) -> None:
+    """Held-out metrics of every play model and its baselines on one season."""
+    from passing_score.models.training import write_json
+    from passing_score.pipeline import jobs
+    from passing_score.reports.model_table import print_evaluation
+
+    try:
+        with progress_bars() as prog:
+            task = prog.add_task("evaluate", total=None)
+            result = jobs.evaluate(state.settings, holdout_season, seed,
+                                   progress=lambda n: prog.update(task, description=n))
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    print_evaluation(result, console)
+    if json_path is not None:
+        write_json(result, json_path)
+        console.print(f"wrote {json_path}")
+
+
+@app.command()
+def score(
+    model_version: Annotated[str | None, typer.Option(
+        "--model-version", help="default: the newest trained model")] = None,
+    full: Annotated[bool, typer.Option("--full", help="re-predict every game")] = False,
+    season: Annotated[int | None, typer.Option(
+        help="rescore only this season's rows (the weekly job)")] = None,
+    week: Annotated[int | None, typer.Option(help="with --season: only this week's games")
+                    ] = None,
+) -> None:
+    """Fill play_predictions (new or rebuilt games) and the QB game and season scores, in one
+    transaction (a crash leaves the previous scores)."""
+    from passing_score.pipeline import jobs
+
+    try:
+        with progress_bars() as prog:
+            sc = jobs.score(state.settings, model_version, full, season, week,
+                            on_stage=stage_bars(prog))
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    console.print(f"score: model {sc.model_version}: {sc.games_predicted} games predicted "
+                  f"({sc.rows_predicted:,} dropbacks); {sc.game_rows:,} game scores, "
+                  f"{sc.season_rows:,} season scores")
+
+
+@app.command()
+def update(
+    season: Annotated[int, typer.Option(help="season of the week")],
+    week: Annotated[int, typer.Option(help="week (POST continues REG numbering)")],
+    source: Annotated[str, typer.Option(help="local | nflreadpy | nfl-data-py")] = "local",
+    path: Annotated[Path | None, typer.Option(help="folder or file (local)")] = None,
+) -> None:
+    """The weekly job: ingest that week, rebuild its features, score with the frozen model and
+    refresh the aggregates as one transaction (all or nothing), then print the new board."""
+    from passing_score.pipeline import jobs
+
+    try:
+        with progress_bars() as prog:
+            up = jobs.weekly_update(state.settings, season, week, source, path,
+                                    on_stage=stage_bars(prog))
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    loaded = sum(r.games_written for r in up.ingest.results if r.status == "loaded")
+    console.print(f"update {season} week {week}: {up.ingest.rows_written:,} plays in {loaded} "
+                  f"games written, {up.games_rebuilt} games featurized "
+                  f"({up.dropbacks_written:,} dropbacks), {up.score.games_predicted} games "
+                  f"predicted, {up.score.game_rows:,} game scores with model "
+                  f"{up.score.model_version} in {up.seconds:.1f} s")
+    leaderboard(season=season, week=week, game_week=None,
+                season_type=week_season_type(season, week), split=None, min_dropbacks=None,
+                team=None, sort=None, fmt="table", out=None, model_version=None)
+
+
+@app.command()
+def run(holdout_season: Annotated[int | None, typer.Option(
+        "--holdout-season", help="season kept out of training (default: the newest)")] = None
+        ) -> None:
+    """The whole job end to end on the default data (what `make run` calls): ingest, features,
+    train (once per data and code version), score, then the current board, an export and the
+    season report."""
+    from passing_score.pipeline import jobs
+
+    ingest(source="local", path=None, seasons=None, weeks=None, season_type=None)
+    features(full=False)
+    try:
+        retrain = jobs.needs_training(state.settings, holdout_season)
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    if retrain:
+        train(train_seasons=None, holdout_season=holdout_season, seed=0, baselines=False)
+    else:
+        console.print("train: a model for this data and code version exists, kept")
+    score(model_version=None, full=False, season=None, week=None)
+    status()
+    try:
+        newest = jobs.newest_scored_season(state.settings)
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    exports = state.settings.data_dir / "exports"
+    leaderboard(season=newest, week=None, game_week=None, season_type="REG", split=None,
+                min_dropbacks=None, team=None, sort=None, fmt="table", out=None,
+                model_version=None)
+    leaderboard(season=newest, week=None, game_week=None, season_type="REG", split=None,
+                min_dropbacks=None, team=None, sort=None, fmt="csv",
+                out=exports / f"leaderboard_{newest}.csv", model_version=None)
+    report(season=newest, out=state.settings.data_dir / "reports" / f"season_{newest}.html",
+           compare=newest - 1, qbs=None, model_version=None)

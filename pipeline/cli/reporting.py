@@ -1,0 +1,139 @@
+"""Report verbs: leaderboard, validate, report, serve."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from passing_score.pipeline.cli.app import (
+    app,
+    console,
+    fail,
+    state,
+)
+from passing_score.pipeline.foundation.errors import InputError, PassingScoreError
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+@app.command()
+def leaderboard(
+    season: Annotated[int, typer.Option(help="season, e.g. 2024")],
+    week: Annotated[int | None, typer.Option(help="season to date through this week")] = None,
+    game_week: Annotated[int | None, typer.Option(
+        "--game-week", help="only that week's games, ranked by game score")] = None,
+    season_type: Annotated[str, typer.Option("--season-type", help="REG, POST or ALL")] = "REG",
+    split: Annotated[str | None, typer.Option(help="a football split (see docs/scoring.md)")
+                     ] = None,
+    min_dropbacks: Annotated[int | None, typer.Option(
+        "--min-dropbacks", help="default: the qualified threshold")] = None,
+    team: Annotated[str | None, typer.Option(help="one team, e.g. KC")] = None,
+    sort: Annotated[str | None, typer.Option(help="sort column (default: rank)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet")] = "table",
+    out: Annotated[Path | None, typer.Option(help="write the csv/json/parquet here")] = None,
+    model_version: Annotated[str | None, typer.Option("--model-version")] = None,
+) -> None:
+    """Ranked QB Passing Scores for a season, a week or a split."""
+    from passing_score.pipeline.foundation.warehouse import reading
+    from passing_score.reports.leaderboard.board import board
+    from passing_score.reports.leaderboard.export import board_meta, export
+    from passing_score.reports.leaderboard.terminal import board_title, rich_table
+
+    try:
+        if fmt not in ("table", "csv", "json", "parquet"):
+            raise InputError(f"--format {fmt!r}: use table, csv, json or parquet")
+        if fmt == "table" and out is not None:
+            raise InputError(f"--out {out}: the table is for the terminal; add --format csv, "
+                             "json or parquet to write a file")
+        with reading(state.settings.db) as con:
+            df = board(con, season, week=game_week, through_week=week, season_type=season_type,
+                       min_dropbacks=min_dropbacks, team=team, sort=sort,
+                       model_version=model_version, split=split)
+        meta = board_meta(df, season, season_type, week=week or game_week,
+                          model_version=model_version)
+        if fmt == "table":
+            console.print(rich_table(df, board_title(season, season_type, week=game_week,
+                                                     through_week=week, split=split,
+                                                     model_version=meta.get("model_version"))))
+            return
+        text = export(df, fmt, out, meta)
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    if text is not None:
+        sys.stdout.write(text)
+    else:
+        console.print(f"wrote {out}")
+
+
+@app.command()
+def validate(json_path: Annotated[Path | None, typer.Option("--json", help="write JSON here")
+                                  ] = None,
+             markdown: Annotated[Path | None, typer.Option(
+                 "--markdown", help="write the comparison table (docs/validity.md)")] = None,
+             model_version: Annotated[str | None, typer.Option("--model-version")] = None
+             ) -> None:
+    """Validity study: stability and predictiveness of the score against peer metrics."""
+    from passing_score.pipeline.foundation.warehouse import reading
+    from passing_score.reports.leaderboard.export import atomic_write
+    from passing_score.reports.validity.markdown import validity_markdown
+    from passing_score.reports.validity.study import validity_study
+
+    try:
+        with reading(state.settings.db) as con:
+            result = validity_study(con, model_version)
+        text = validity_markdown(result)
+        if json_path is not None:
+            body = json.dumps(result, indent=2, default=str) + "\n"
+            atomic_write(json_path, lambda tmp: _write_text(tmp, body))
+        if markdown is not None:
+            atomic_write(markdown, lambda tmp: _write_text(tmp, text))
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    console.print(text, markup=False, highlight=False)
+    for written in (json_path, markdown):
+        if written is not None:
+            console.print(f"wrote {written}")
+
+
+@app.command()
+def report(
+    season: Annotated[int, typer.Option(help="season of the report")],
+    out: Annotated[Path, typer.Option(help="HTML file to write")],
+    compare: Annotated[int | None, typer.Option(help="a second season to compare")] = None,
+    qbs: Annotated[str | None, typer.Option(help="passer ids to highlight, comma separated")
+                   ] = None,
+    model_version: Annotated[str | None, typer.Option("--model-version")] = None,
+) -> None:
+    """Season-end comparison report: a self-contained HTML file with charts."""
+    from passing_score.pipeline.foundation.warehouse import reading
+    from passing_score.reports.report.render import build_report
+
+    try:
+        with reading(state.settings.db) as con:
+            path = build_report(con, season, out, compare=compare,
+                                qbs=[q.strip() for q in qbs.split(",")] if qbs else None,
+                                model_version=model_version)
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    console.print(f"wrote {path}")
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="port")] = 8000) -> None:
+    """The read-only broadcaster API (OpenAPI at /docs)."""
+    from passing_score.reports.api.app import serve as run_api
+
+    try:
+        run_api(host=host, port=port, db=state.settings.db)
+    except PassingScoreError as exc:
+        fail(exc)

@@ -1,0 +1,42 @@
+"""The words every surface shares: season types, score components, weeks.
+
+One definition each, used by the warehouse tables, the aggregator, the boards, the API and the
+CLI, so a parameter means the same thing everywhere (docs/design.md).
+"""
+
+from __future__ import annotations
+
+from passing_score.pipeline.foundation.errors import InputError
+
+# REG = regular season, POST = playoffs, ALL = both (a season scope, never a data value)
+SEASON_TYPES: tuple[str, ...] = ("REG", "POST", "ALL")
+DATA_SEASON_TYPES: tuple[str, ...] = ("REG", "POST")  # the values plays and dropbacks carry
+
+# score components, each "higher = better for the QB" except aggressiveness (a style axis)
+COMPONENTS: tuple[str, ...] = ("completion", "interception", "sack", "yards", "aggressiveness")
+COMPONENT_HELP: dict[str, str] = {
+    "completion": "completions over expected", "interception": "interceptions avoided",
+    "sack": "sacks avoided", "yards": "yards over the predicted distribution",
+    "aggressiveness": "air yards over expected (a style axis)"}
+COMPONENT_SHORT: dict[str, str] = {"completion": "cmp", "interception": "int", "sack": "sack",
+                                   "yards": "yds", "aggressiveness": "aggr"}
+
+MAX_WEEK = 22  # weeks follow nflverse game ids: REG 1-17 (through 2020) or 1-18, POST after
+
+
+def regular_season_weeks(season: int) -> int:
+    """Weeks in the regular season: 17 through 2020, 18 from 2021."""
+    return 17 if season <= 2020 else 18
+
+
+def week_season_type(season: int, week: int) -> str:
+    """REG or POST for a week number in game-id numbering (POST continues after REG)."""
+    return "REG" if week <= regular_season_weeks(season) else "POST"
+
+
+def parse_season_type(value: str, what: str = "season type") -> str:
+    """REG, POST or ALL (any case); a one-line InputError naming the valid values."""
+    st = str(value).strip().upper()
+    if st not in SEASON_TYPES:
+        raise InputError(f"{what} {value!r} is not one of {', '.join(SEASON_TYPES)}")
+    return st

@@ -1,0 +1,112 @@
+"""Writing plays per game: content hashes decide which games changed; a changed game's rows are
+replaced as a unit, and `plays` widens its columns when a newer file brings more."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from passing_score.pipeline.foundation import tables
+from passing_score.pipeline.foundation.warehouse import (
+    fetch_one,
+    query_pl,
+    table_columns,
+    table_exists,
+)
+
+SOURCE_TABLE_EXTRAS = ("source", "source_key", "ingested_at")
+
+
+def game_hashes(df: pl.DataFrame) -> pl.DataFrame:
+    """Per-game content hash (order independent) of the source columns of a plays frame."""
+    src = df.drop([c for c in (*SOURCE_TABLE_EXTRAS, "game_week") if c in df.columns])
+    src = src.select(sorted(src.columns))
+    h = src.hash_rows(seed=0)
+    return (
+        pl.DataFrame({"game_id": df["game_id"], "hi": h // (1 << 32), "lo": h % (1 << 32)})
+        .group_by("game_id")
+        .agg(pl.col("hi").sum(), pl.col("lo").sum(), pl.len().alias("rows"))
+        .select("game_id", "rows",
+                pl.format("{}-{}-{}-{}", "hi", "lo", "rows", pl.lit(len(src.columns)))
+                .alias("content_hash"))
+    )
+
+
+@dataclass
+class WriteResult:
+    """What one transactional write did."""
+
+    rows_written: int
+    games: int
+    games_written: int
+
+
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE")
+
+
+def _frame_types(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> dict[str, str]:
+    """DuckDB type of every column of a frame (all-null columns report "NULL")."""
+    con.register("_probe", df.head(0))
+    rows = con.execute("DESCRIBE SELECT * FROM _probe").fetchall()
+    con.unregister("_probe")
+    return {r[0]: r[1] for r in rows}
+
+
+def _widened(have: str, incoming: str) -> str:
+    """A type that holds both: numbers widen to BIGINT/DOUBLE, anything else to VARCHAR."""
+    if have in _NUMERIC and incoming in _NUMERIC:
+        return "DOUBLE" if "DOUBLE" in (have, incoming) or "FLOAT" in (have, incoming) \
+            else "BIGINT"
+    return "VARCHAR"
+
+
+def _ensure_plays_columns(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> None:
+    """Create `plays` from the first frame, add columns a newer file brings, widen on conflict.
+
+    All-null source columns carry no type; they are stored as VARCHAR until a file brings real
+    values, when the (still empty) column takes that file's type.
+    """
+    incoming = _frame_types(con, df)
+    if not table_exists(con, "plays"):
+        cols = {n: "VARCHAR" if t == "NULL" else t for n, t in incoming.items()}
+        tables.create(con, "plays", {**cols, "source": "VARCHAR", "source_key": "VARCHAR",
+                                     "ingested_at": "TIMESTAMP"})
+        return
+    have = table_columns(con, "plays")
+    for name, t in incoming.items():
+        q = '"' + name.replace('"', '""') + '"'
+        if name not in have:
+            con.execute(f"ALTER TABLE plays ADD COLUMN {q} {'VARCHAR' if t == 'NULL' else t}")
+        elif t != "NULL" and t != have[name]:
+            filled = fetch_one(con, f"SELECT count({q}) FROM plays")
+            new_type = t if filled and filled[0] == 0 else _widened(have[name], t)
+            if new_type != have[name]:
+                con.execute(f"ALTER TABLE plays ALTER COLUMN {q} TYPE {new_type}")
+
+
+def write_games(con: duckdb.DuckDBPyConnection, df: pl.DataFrame, source: str,
+                source_key: str) -> WriteResult:
+    """Replace the games of `df` whose content changed; caller holds the transaction."""
+    tables.create(con, "ingested_games")
+    hashes = game_hashes(df)
+    known = (
+        query_pl(con, "SELECT game_id, content_hash FROM ingested_games")
+        if hashes.height else pl.DataFrame(schema={"game_id": pl.String, "content_hash": pl.String})
+    )
+    changed = hashes.join(known, on=["game_id", "content_hash"], how="anti")
+    if changed.height == 0:
+        return WriteResult(0, hashes.height, 0)
+    new = df.filter(pl.col("game_id").is_in(changed["game_id"].implode()))
+    _ensure_plays_columns(con, new)
+    con.register("_changed", changed)
+    con.register("_new", new)
+    con.execute("DELETE FROM plays WHERE game_id IN (SELECT game_id FROM _changed)")
+    con.execute("INSERT INTO plays BY NAME SELECT *, ? AS source, ? AS source_key, "
+                "now()::TIMESTAMP AS ingested_at FROM _new", [source, source_key])
+    con.execute("INSERT OR REPLACE INTO ingested_games SELECT game_id, content_hash, rows, "
+                "?, ?, now()::TIMESTAMP FROM _changed", [source, source_key])
+    con.unregister("_changed")
+    con.unregister("_new")
+    return WriteResult(new.height, hashes.height, changed.height)

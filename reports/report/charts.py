@@ -1,0 +1,169 @@
+"""The season report's charts (plotly figures, rendered inline without network)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import polars as pl
+
+from passing_score.pipeline.foundation.vocabulary import COMPONENTS
+
+PALETTE = ["#1f5fbf", "#d1495b", "#edae49", "#00798c", "#6a4c93", "#3d9970", "#ff7f0e",
+           "#8c564b", "#17becf", "#7f7f7f", "#bcbd22", "#e377c2"]
+COMPONENT_COLORS = {"completion": "#1f5fbf", "interception": "#d1495b", "sack": "#edae49",
+                    "yards": "#00798c", "aggressiveness": "#8d6cab"}
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
+                 "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+AVERAGE_STARTER = 74.5  # the scale's centre: the average qualified starter (docs/scoring.md)
+LABELLED = 8  # best QBs named on the scatter (plus the worst, outliers and --qbs)
+
+
+def _layout(fig: go.Figure, height: int, **kw: Any) -> go.Figure:
+    fig.update_layout(template="plotly_white", height=height,
+                      margin={"l": 10, "r": 20, "t": 30, "b": 40},
+                      font={"family": "-apple-system, Segoe UI, Roboto, Arial, sans-serif",
+                            "size": 12},
+                      hoverlabel={"namelength": -1}, **kw)
+    return fig
+
+
+def interval_chart(board: pl.DataFrame, highlight: set[str], interval_pct: int) -> go.Figure:
+    """Dot-and-whisker: every qualified QB's score and interval, best on top."""
+    b = board.sort("rank", descending=True)
+    names = [f"{r['rank']}. {r['passer_name']} ({r['team']})" for r in b.to_dicts()]
+    colors = ["#d1495b" if pid in highlight else "#1f5fbf" for pid in b["passer_id"]]
+    fig = go.Figure(go.Scatter(
+        x=b["score"].to_list(), y=names, mode="markers",
+        marker={"size": 9, "color": colors},
+        error_x={"type": "data", "symmetric": False, "color": "#8aa0c8", "thickness": 2,
+                 "width": 0,
+                 "array": (b["score_high"] - b["score"]).to_list(),
+                 "arrayminus": (b["score"] - b["score_low"]).to_list()},
+        customdata=np.column_stack([b["score_low"].to_numpy(), b["score_high"].to_numpy(),
+                                    b["dropbacks"].to_numpy()]),
+        hovertemplate="%{y}<br>score %{x:.1f} (" + str(interval_pct)
+                      + "%: %{customdata[0]:.1f}-%{customdata[1]:.1f})"
+                      "<br>%{customdata[2]} dropbacks<extra></extra>"))
+    fig.add_vline(x=AVERAGE_STARTER, line_dash="dot", line_color="#9aa3b2",
+                  annotation_text="average starter", annotation_position="top")
+    _layout(fig, max(260, 24 * b.height + 80), showlegend=False)
+    fig.update_xaxes(title="Passing Score", range=[49, 100])
+    fig.update_yaxes(automargin=True, tickfont={"size": 11})
+    return fig
+
+
+def _labels(names: list[str], ids: list[str], keep: set[str]) -> list[str]:
+    """Text labels only for the points worth naming (the rest are named on hover)."""
+    return [n if i in keep else "" for n, i in zip(names, ids, strict=True)]
+
+
+def scatter_chart(board: pl.DataFrame, highlight: set[str]) -> go.Figure:
+    """Score against EPA per dropback, sized by dropbacks, with a least-squares line."""
+    b = board.filter(pl.col("epa_per_dropback").is_not_null() & pl.col("score").is_not_null())
+    x, y = b["epa_per_dropback"].to_numpy(), b["score"].to_numpy()
+    db = b["dropbacks"].to_numpy().astype(np.float64)
+    size = 8 + 14 * np.sqrt(db / db.max()) if b.height else []
+    ids = b["passer_id"].to_list()
+    names = [str(n or i) for n, i in zip(b["passer_name"].to_list(), ids, strict=True)]
+    resid = y - np.polyval(np.polyfit(x, y, 1), x) if b.height >= 3 and np.std(x) > 0 \
+        else np.zeros(b.height)
+    order = np.argsort(-np.abs(resid)) if b.height else np.zeros(0, dtype=np.int64)
+    keep = set(ids[:LABELLED]) | set(ids[-3:]) | {ids[i] for i in order[:4]} | highlight
+    fig = go.Figure(go.Scatter(
+        x=x, y=y, mode="markers+text", text=_labels(names, ids, keep),
+        textposition="top center", textfont={"size": 10, "color": "#5b6478"},
+        marker={"size": size, "opacity": 0.8,
+                "color": ["#d1495b" if p in highlight else "#1f5fbf" for p in ids]},
+        customdata=np.column_stack([names, b["team"].to_numpy(), db]) if b.height else None,
+        hovertemplate="%{customdata[0]} (%{customdata[1]})<br>EPA/db %{x:.3f}<br>"
+                      "score %{y:.1f}<br>%{customdata[2]} dropbacks<extra></extra>"))
+    if b.height >= 3 and np.std(x) > 0:
+        slope, icpt = np.polyfit(x, y, 1)
+        xs = np.array([x.min(), x.max()])
+        fig.add_trace(go.Scatter(x=xs, y=slope * xs + icpt, mode="lines", hoverinfo="skip",
+                                 line={"color": "#9aa3b2", "dash": "dash"}))
+    _layout(fig, 460, showlegend=False)
+    fig.update_xaxes(title="EPA per dropback")
+    fig.update_yaxes(title="Passing Score",
+                     range=[max(49.0, float(y.min()) - 4) if b.height else 49.0, 101])
+    return fig
+
+
+def components_chart(board: pl.DataFrame) -> go.Figure:
+    """Stacked (relative) bars of each QB's component contributions, plus the total."""
+    b = board.sort("rank", descending=True)
+    names = [f"{r['passer_name']} ({r['team']})" for r in b.to_dicts()]
+    fig = go.Figure()
+    for c in COMPONENTS:
+        col = f"val_{c}"
+        if col not in b.columns:
+            continue
+        fig.add_trace(go.Bar(x=b[col].to_list(), y=names, orientation="h", name=c,
+                             marker_color=COMPONENT_COLORS.get(c),
+                             hovertemplate=f"{c}: " + "%{x:+.4f} EPA/db<extra>%{y}</extra>"))
+    vals = [f"val_{c}" for c in COMPONENTS if f"val_{c}" in b.columns]
+    total = b.select(pl.sum_horizontal(vals)).to_series().to_list() if vals else []
+    fig.add_trace(go.Scatter(x=total, y=names, mode="markers", name="play value",
+                             marker={"symbol": "diamond", "size": 9, "color": "#14213d"},
+                             hovertemplate="play value %{x:+.4f}<extra>%{y}</extra>"))
+    _layout(fig, max(300, 30 * b.height + 130), barmode="relative",
+            legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0})
+    fig.update_layout(margin={"t": 60})
+    fig.update_xaxes(title="contribution (EPA per dropback)", zeroline=True,
+                     zerolinecolor="#9aa3b2")
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
+def trajectory_chart(traj: pl.DataFrame, order: list[str]) -> go.Figure:
+    """Season-to-date score by week, one line per QB (game scores in the hover)."""
+    fig = go.Figure()
+    for i, pid in enumerate(order):
+        t = traj.filter(pl.col("passer_id") == pid).sort("week")
+        if t.height == 0:
+            continue
+        name = t["passer_name"].drop_nulls().to_list()[-1] if t["passer_name"].drop_nulls().len() \
+            else pid
+        color = PALETTE[i % len(PALETTE)]
+        fig.add_trace(go.Scatter(
+            x=t["week"].to_list(), y=t["to_date"].to_list(), mode="lines+markers", name=name,
+            line={"color": color, "width": 2.5}, marker={"size": 6},
+            customdata=np.column_stack([t["game_score"].to_numpy(),
+                                        t["opponent"].fill_null("").to_numpy()]),
+            hovertemplate=name + " week %{x}: to date %{y:.1f}<br>game vs %{customdata[1]}: "
+                          "%{customdata[0]:.1f}<extra></extra>"))
+    _layout(fig, 440, legend={"orientation": "v", "x": 1.01, "y": 1})
+    fig.update_xaxes(title="week", dtick=1)
+    fig.update_yaxes(title="season-to-date Passing Score")
+    return fig
+
+
+def compare_chart(both: pl.DataFrame, season: int, compare: int,
+                  highlight: set[str]) -> go.Figure:
+    """This season's score against the comparison season's, with the y = x diagonal."""
+    ids = both["passer_id"].to_list()
+    names = [str(n or i) for n, i in zip(both["passer_name"].to_list(), ids, strict=True)]
+    movers = both.sort(pl.col("change").abs(), descending=True)["passer_id"].head(6).to_list()
+    top = both.sort("after", descending=True)["passer_id"].head(4).to_list()
+    fig = go.Figure(go.Scatter(
+        x=both["before"].to_list(), y=both["after"].to_list(), mode="markers+text",
+        text=_labels(names, ids, set(movers) | set(top) | highlight), customdata=names,
+        textposition="top center", textfont={"size": 10, "color": "#5b6478"},
+        marker={"size": 9, "color": ["#1b7f3b" if d >= 0 else "#b3261e"
+                                     for d in both["change"].to_list()]},
+        hovertemplate="%{customdata}<br>" + f"{compare}: " + "%{x:.1f}<br>" + f"{season}: "
+                      + "%{y:.1f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[50, 99], y=[50, 99], mode="lines", hoverinfo="skip",
+                             line={"color": "#9aa3b2", "dash": "dot"}))
+    _layout(fig, 480, showlegend=False)
+    fig.update_xaxes(title=f"{compare} score", range=[49, 100])
+    fig.update_yaxes(title=f"{season} score", range=[49, 100])
+    return fig
+
+
+def html(fig: go.Figure, first: bool, div_id: str) -> str:
+    """A figure's div; the first one carries plotly.js inline (no CDN, works offline)."""
+    return str(fig.to_html(full_html=False, include_plotlyjs=bool(first),
+                           config=PLOTLY_CONFIG, div_id=div_id))

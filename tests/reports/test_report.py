@@ -1,0 +1,173 @@
+"""The season-end HTML report (reports.report): content, input errors, and a headless-Chromium
+render (no console errors, charts drawn, a non-blank screenshot)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+
+from passing_score.pipeline.foundation.errors import InputError
+from passing_score.pipeline.foundation.warehouse import query_pl
+from passing_score.pipeline.scoring.readers import load_aggregator
+from passing_score.reports.report import render as report
+from passing_score.reports.report.data import trajectories
+from tests.factories.boards import (
+    BACKUP_ID,
+    SEASONS,
+    make_score_warehouse,
+    make_scored_warehouse,
+    qb,
+)
+
+EXTERNAL = re.compile(r"<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)\s*=\s*"
+                      r"[\"']?(?:https?:)?//", re.IGNORECASE)
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run", "--hide-scrollbars", "--enable-logging=stderr", "--v=0",
+                  "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=10000"]
+
+
+def chromium() -> str | None:
+    """The headless browser to test with (Debian's chromium), or None."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    """Read-only connection to a league scored by pipeline.scoring (weights stored)."""
+    db = make_scored_warehouse(tmp_path_factory.mktemp("rep") / "w.duckdb")
+    con = duckdb.connect(str(db), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    """Read-only connection to a warehouse with only the score tables."""
+    db = make_score_warehouse(tmp_path_factory.mktemp("rep_s") / "s.duckdb")
+    con = duckdb.connect(str(db), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def report_file(scored: duckdb.DuckDBPyConnection,
+                tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The full report (with --compare) of the scored league."""
+    out = tmp_path_factory.mktemp("rep_out") / "report.html"
+    return report.build_report(scored, SEASONS[-1], out, compare=SEASONS[0])
+
+
+def test_report_is_self_contained_with_every_section(report_file: Path) -> None:
+    html = report_file.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert not EXTERNAL.search(html), EXTERNAL.search(html)
+    assert "cdn.plot.ly" not in html.split("<body>")[0]
+    assert html.count('class="plotly-graph-div"') == 5
+    for section in ("leaderboard", "score-vs-epa", "components", "trajectories", "comparison",
+                    "method"):
+        assert f'id="{section}"' in html
+    assert html.count("Plotly.newPlot") == 5 and "P.Mahomes" in html
+    assert oct(report_file.stat().st_mode & 0o777) != "0o600"
+    summary = report.report_summary(report_file)
+    assert summary["charts"] == 5 and summary["bytes"] > 1_000_000  # plotly.js inline
+
+
+def test_trajectory_ends_at_the_season_score(scored: duckdb.DuckDBPyConnection) -> None:
+    games = query_pl(scored, "SELECT * FROM qb_game_scores WHERE season = ?", [SEASONS[-1]])
+    agg = load_aggregator(scored, games["model_version"][0])
+    traj = trajectories(games, agg)
+    last = traj.sort("week").group_by("passer_id").last()
+    season = query_pl(scored, "SELECT passer_id, score FROM qb_season_scores WHERE season = ? "
+                              "AND season_type = 'REG'", [SEASONS[-1]])
+    both = last.join(season, on="passer_id")
+    assert both.height == season.height
+    assert np.allclose(both["to_date"].to_numpy(), both["score"].to_numpy(), atol=1e-6)
+
+
+def test_report_on_score_tables_only_and_qbs(stored: duckdb.DuckDBPyConnection,
+                                             tmp_path: Path) -> None:
+    out = report.build_report(stored, SEASONS[-1], tmp_path / "deep" / "r.html",
+                              qbs=[qb(2), BACKUP_ID])
+    html = out.read_text(encoding="utf-8")
+    assert html.count('class="plotly-graph-div"') == 4 and 'id="comparison"' not in html
+    assert "the 2 selected QBs" in html and 'class="hl"' in html
+    assert "running mean of each QB" in html  # no score_weights: the fallback trajectory
+    games = query_pl(stored, "SELECT * FROM qb_game_scores WHERE season = ?", [SEASONS[-1]])
+    traj = trajectories(games, None)
+    one = traj.filter(pl.col("passer_id") == qb(0)).sort("week")
+    assert one["to_date"][0] == one["game_score"][0]
+
+
+def test_bad_input_is_one_line(stored: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"season 1999 .*available seasons: 2022, 2023"):
+        report.build_report(stored, 1999, tmp_path / "r.html")
+    with pytest.raises(InputError, match="--compare season 2010"):
+        report.build_report(stored, 2023, tmp_path / "r.html", compare=2010)
+    with pytest.raises(InputError, match="own season"):
+        report.build_report(stored, 2023, tmp_path / "r.html", compare=2023)
+    with pytest.raises(InputError, match="--qbs 00-nobody"):
+        report.build_report(stored, 2023, tmp_path / "r.html", qbs=["00-nobody"])
+    with pytest.raises(InputError, match="is a directory"):
+        report.build_report(stored, 2023, tmp_path)
+    with pytest.raises(InputError, match="model version"):
+        report.build_report(stored, 2023, tmp_path / "r.html", model_version="nope")
+    assert not (tmp_path / "r.html").exists()
+
+
+def _run_chromium(browser: str, args: list[str], tmp: Path) -> subprocess.CompletedProcess:
+    profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
+    env = {**os.environ, "HOME": str(tmp)}
+    return subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                          capture_output=True, text=True, timeout=120, env=env, check=False)
+
+
+def _console_errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines()
+            if "ERROR:CONSOLE" in line or ("CONSOLE" in line and re.search(
+                r"Uncaught|Error|error|Failed", line))]
+
+
+@pytest.mark.skipif(chromium() is None,
+                    reason="no chromium on PATH (Debian: apt-get install -y chromium)")
+def test_report_renders_in_headless_chromium(report_file: Path, tmp_path: Path) -> None:
+    browser = chromium()
+    assert browser is not None
+    url = report_file.resolve().as_uri()
+    dom = _run_chromium(browser, ["--dump-dom", url], tmp_path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert not _console_errors(dom.stderr), _console_errors(dom.stderr)
+    # plotly draws each chart into SVG: 5 charts, each with its main svg and drawn marks
+    assert dom.stdout.count('class="main-svg"') >= 5
+    assert dom.stdout.count('class="point"') >= 16  # dots of the interval and scatter charts
+    assert "P.Mahomes" in dom.stdout and 'class="errorbar"' in dom.stdout
+
+    shot = tmp_path / "report.png"
+    run = _run_chromium(browser, [f"--screenshot={shot}", "--window-size=1400,2000", url],
+                        tmp_path)
+    assert run.returncode == 0 and shot.exists(), run.stderr[-2000:]
+    assert not _console_errors(run.stderr), _console_errors(run.stderr)
+    keep = os.environ.get("PASSING_SCORE_REPORT_SHOT")
+    if keep:
+        shutil.copy(shot, keep)
+    image = pytest.importorskip("PIL.Image", reason="Pillow checks the screenshot's pixels")
+    with image.open(shot) as im:
+        rgb = im.convert("RGB")
+        assert rgb.size == (1400, 2000)
+        colors = rgb.getcolors(maxcolors=1 << 20) or []
+        assert len(colors) > 200, "screenshot has too few colours: blank page?"
+        pixels = np.asarray(rgb)
+        background = (pixels > 240).all(axis=2).mean()
+        assert background < 0.9, f"{background:.0%} near-white: blank page?"
