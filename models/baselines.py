@@ -14,7 +14,12 @@ from sklearn.linear_model import LogisticRegression
 from passing_score.models.encoding import TabularEncoder
 from passing_score.models.estimators import TorchBinaryClassifier
 from passing_score.models.play_models import YardsModel, fit_yards, sample
-from passing_score.models.recipes import fit_cp_recipe, fit_xyac_recipe, recipe_features
+from passing_score.models.recipes import (
+    fit_cp_recipe,
+    fit_xyac_recipe,
+    recipe_features,
+    xyac_forecast,
+)
 from passing_score.models.samples import TARGETS, split_types
 
 YARDS_BASELINES = ("gaussian", "student_t", "binned")
@@ -114,6 +119,4 @@ def yards_forecast(model: Any, df: pl.DataFrame) -> Any:
     """A Forecast for a yards baseline (network or the xYAC recipe)."""
     if isinstance(model, YardsModel):
         return model.predict_dist(df)
-    from passing_score.models.recipes import xyac_forecast
-
     return xyac_forecast(model.model, recipe_features(df, model.with_goal))

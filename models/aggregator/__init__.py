@@ -10,6 +10,7 @@ from passing_score.models.aggregator.apply import (
     game_rows,
     rank_rows,
     season_rows,
+    shrink,
     summarise,
     to_score,
 )
@@ -35,5 +36,6 @@ from passing_score.models.aggregator.sums import (
 __all__ = ["GAME_MIN_DROPBACKS", "INTERVAL", "PLAY_COLUMNS", "SEASON_DROPBACKS_PER_GAME",
            "SOURCE", "Aggregator", "Scale", "WeightFit", "apply_scale", "board_rows", "fit",
            "game_rows", "group_sums", "league_by_week", "params_markdown", "prepare",
-           "rank_rows", "recentred", "season_rows", "season_to_date", "summarise", "to_score",
+           "rank_rows", "recentred", "season_rows", "season_to_date", "shrink", "summarise",
+           "to_score",
            "with_values"]

@@ -4,6 +4,7 @@ scores, 80% intervals, component scores and ranks (docs/scoring.md)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -17,6 +18,14 @@ from passing_score.models.aggregator.params import (
 )
 from passing_score.models.aggregator.sums import SUM_COLS, group_sums, league_at, mode
 from passing_score.pipeline.foundation.vocabulary import COMPONENTS, SEASON_TYPES
+
+Num = TypeVar("Num", pl.Expr, np.ndarray)
+
+
+def shrink(mean: Num, n: Num, prior: Num, k: float) -> Num:
+    """Empirical-Bayes posterior mean: the raw mean of n plays pulled toward the prior by
+    n / (n + k) (k = within-QB variance / between-QB variance); polars or numpy alike."""
+    return prior + n / (n + k) * (mean - prior)
 
 
 def summarise(p: pl.DataFrame, keys: list[str], week_end: pl.DataFrame | str,
@@ -33,11 +42,10 @@ def summarise(p: pl.DataFrame, keys: list[str], week_end: pl.DataFrame | str,
         g = g.join(week_end, on=[c for c in week_end.columns if c != "week_end"], how="left")
     g = league_at(league, g, "week_end")
     n = pl.col("n")
-    b = n / (n + k)
     exprs = [
         pl.when(n > 0).then(pl.col("v") / n).alias("play_value"),
-        (pl.col("m_v") + b * (pl.when(n > 0).then(pl.col("v") / n).otherwise(pl.col("m_v"))
-                              - pl.col("m_v"))).alias("play_value_shrunk"),
+        shrink(pl.when(n > 0).then(pl.col("v") / n).otherwise(pl.col("m_v")), n,
+               pl.col("m_v"), k).alias("play_value_shrunk"),
         (float(sigma2) / (n + k)).sqrt().alias("play_value_sd"),
         pl.col("m_v").alias("league_mean"),
         pl.when(pl.col("epa_n") > 0).then(pl.col("epa_s") / pl.col("epa_n"))
@@ -49,8 +57,7 @@ def summarise(p: pl.DataFrame, keys: list[str], week_end: pl.DataFrame | str,
     ]
     for c in COMPONENTS:
         mean_c = pl.when(n > 0).then(pl.col(f"c_{c}") / n).otherwise(pl.col(f"m_c_{c}"))
-        exprs.append((pl.col(f"m_c_{c}") + b * (mean_c - pl.col(f"m_c_{c}")))
-                     .alias(f"shrunk_{c}"))
+        exprs.append(shrink(mean_c, n, pl.col(f"m_c_{c}"), k).alias(f"shrunk_{c}"))
     return g.with_columns(exprs).sort(keys)
 
 

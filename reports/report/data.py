@@ -3,14 +3,11 @@ and the checks on the QBs asked for."""
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import duckdb
 import numpy as np
 import polars as pl
 
-from passing_score.models.aggregator import Aggregator, to_score
+from passing_score.models.aggregator import Aggregator, shrink, to_score
 from passing_score.pipeline.foundation.errors import InputError
 from passing_score.pipeline.foundation.warehouse import query_pl
 
@@ -44,7 +41,7 @@ def trajectories(games: pl.DataFrame, agg: Aggregator | None) -> pl.DataFrame:
         cn, cv, m = (out[c].to_numpy().astype(np.float64) for c in ("cn", "cv", "m"))
         with np.errstate(invalid="ignore", divide="ignore"):
             x = np.where(cn > 0, cv / np.where(cn > 0, cn, 1.0), m)
-        theta = m + cn / (cn + k) * (x - m)
+        theta = shrink(x, cn, m, k)
         to_date = to_score(theta, float(sc.mean), float(sc.sd))
         out = out.with_columns(pl.Series("to_date", to_date))
     else:
@@ -56,17 +53,6 @@ def trajectories(games: pl.DataFrame, agg: Aggregator | None) -> pl.DataFrame:
         out = out.with_columns((pl.col("sw") / pl.col("sn")).alias("to_date"))
     return out.select("passer_id", "passer_name", "team", "week", "to_date",
                       pl.col("score").alias("game_score"), "opponent", "dropbacks")
-
-
-def corr(a: list[Any], b: list[Any]) -> float | None:
-    pairs = [(x, y) for x, y in zip(a, b, strict=True) if x is not None and y is not None
-             and math.isfinite(x) and math.isfinite(y)]
-    if len(pairs) < 3:
-        return None
-    x, y = np.array(pairs, dtype=np.float64).T
-    if x.std() == 0 or y.std() == 0:
-        return None
-    return float(np.corrcoef(x, y)[0, 1])
 
 
 def check_qbs(qbs: list[str] | None, season_rows: pl.DataFrame, season: int) -> list[str]:

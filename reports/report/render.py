@@ -31,7 +31,8 @@ from passing_score.reports.report.charts import (
     scatter_chart,
     trajectory_chart,
 )
-from passing_score.reports.report.data import check_qbs, corr, season_rows, trajectories
+from passing_score.reports.report.data import check_qbs, season_rows, trajectories
+from passing_score.reports.validity.stats import pearson
 
 TEMPLATES = Path(__file__).parent / "templates"
 TOP_COMPONENTS = 12  # QBs in the component chart (unless --qbs)
@@ -98,7 +99,7 @@ def render(con: duckdb.DuckDBPyConnection, season: int, compare: int | None = No
                           on="passer_id").with_columns(
             pl.col("score").alias("after"), (pl.col("score") - pl.col("before")).alias("change"))
         n_both = both.height
-        yoy_r = corr(both["before"].to_list(), both["after"].to_list())
+        yoy_r = pearson(both["before"], both["after"])
         charts["compare"] = (html(compare_chart(both, season, compare, highlight), False,
                                    "chart-compare")
                              if both.height else "<p>No QB qualified in both seasons.</p>")
@@ -156,7 +157,7 @@ def render(con: duckdb.DuckDBPyConnection, season: int, compare: int | None = No
         model_version=mv, generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
         freshness=fresh, kpis=kpis, rows=table_rows, charts=charts, interval_pct=interval_pct,
         components=[{"name": c, "short": COMPONENT_SHORT.get(c, c[:4])} for c in COMPONENTS],
-        epa_r=_fmt(corr(board["epa_per_dropback"].to_list(), board["score"].to_list()),
+        epa_r=_fmt(pearson(board["epa_per_dropback"], board["score"]),
                    "{:.2f}"),
         component_subject=comp_subject, trajectory_note=traj_note, movers=movers,
         n_both=n_both, yoy_r=_fmt(yoy_r, "{:.2f}"), weights=_weights_text(agg),
