@@ -14,6 +14,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from torch.func import functional_call
 
 from passing_score.models.families import Family, make_family
 from passing_score.models.nets import mlp, split_validation, train
@@ -168,11 +169,15 @@ class DistributionRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def raw_output(self, X: Any) -> torch.Tensor:
-        """The network's raw output for X."""
+        """The network's raw output for X (float32), computed in float64: float32 matrix
+        products round differently with the batch size, so a row's prediction would depend on
+        which other rows came with it (sklearn's subset-invariance check)."""
         check_is_fitted(self, "net_")
         X = validate_data(self, X, dtype=np.float32, reset=False)
+        params = {k: v.double() for k, v in self.net_.state_dict().items()}
         with torch.no_grad():
-            return self.net_(torch.as_tensor(X))
+            out = functional_call(self.net_, params, (torch.as_tensor(X, dtype=torch.float64),))
+        return out.float()
 
     def predict_dist(self, X: Any) -> DistributionForecast:
         """Per-row yards distributions."""

@@ -184,7 +184,7 @@ def _check(season_type: str, week: int | None, through_week: int | None,
     if sort is not None:
         _sort(pl.DataFrame(schema=dict.fromkeys(BOARD_COLUMNS, pl.Int64)), sort)
     if split is not None:
-        get_split(split)
+        get_split(split, "--split")
         if week is not None:
             raise InputError("splits are season-to-date boards: use through-week, not week")
     return st
