@@ -107,10 +107,11 @@ def load_players(con: duckdb.DuckDBPyConnection, folder: Path | None,
     delivers, the warehouse keeps what it had and the note says why."""
     errors: list[str] = []
     if folder is not None:
+        local = None
         try:
             local = read_local_players(folder)
         except Exception as exc:  # a broken side file never fails the plays' ingest
-            local, _ = None, errors.append(f"{folder}: {first_line(exc)[:160]}")
+            errors.append(f"{folder}: {first_line(exc)[:160]}")
         if local is not None and local.height:
             return PlayersReport(write_players(con, local, f"local:{folder}"), str(folder),
                                  f"{local.height} players from {folder}")
