@@ -64,7 +64,7 @@ def test_clear_errors(db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         ps.load_scores(2023, db=tmp_path / "none.duckdb")
     empty = tmp_path / "empty.duckdb"
     connect(empty).close()
-    with pytest.raises(ps.WarehouseError, match="no Passing Scores.*passing-score score"):
+    with pytest.raises(ps.WarehouseError, match=r"no Passing Scores.*passing-score score"):
         ps.leaderboard(2023, db=empty)
     monkeypatch.setenv("PASSING_SCORE_DB", str(db))
     assert ps.leaderboard(SEASONS[-1]).height > 0  # db=None: the configured warehouse
