@@ -210,7 +210,8 @@ def qb_seasons(request: Request, ctx: CtxDep,
 
 
 @qbs_router.get("/{passer_id}/games", response_model=QBGamesResponse, responses=ERRORS)
-def qb_games(request: Request, ctx: CtxDep, passer_id: str, season: Annotated[
+def qb_games(request: Request, ctx: CtxDep, passer_id: Annotated[str, PathParam(
+        description="GSIS id, e.g. 00-0033873")], season: Annotated[
         int | None, Query(ge=1920, le=2100, description="one season (default: all)")] = None,
              model_version: ModelVersion = None, limit: Limit = 50,
              offset: Offset = 0) -> Response:
