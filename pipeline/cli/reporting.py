@@ -141,7 +141,8 @@ def report(
 @app.command()
 def serve(host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="port")] = 8000) -> None:
-    """The read-only broadcaster API (OpenAPI at /docs)."""
+    """The web leaderboard at / and the read-only broadcaster API (OpenAPI at /docs); both
+    work offline."""
     from passing_score.reports.api.app import serve as run_api
 
     try:

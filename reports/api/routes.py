@@ -220,7 +220,7 @@ def qb_games(request: Request, ctx: CtxDep, passer_id: Annotated[str, PathParam(
     f, mv = facts(ctx, model_version)
     have = seasons_for(ctx, f, mv)
     if season is not None and season not in have:
-        raise NotFound(f"season {season} has no Passing Scores (available seasons: "
+        raise NotFound(f"season={season} has no Passing Scores (available seasons: "
                        f"{', '.join(map(str, have))})")
     if "qb_game_scores" not in f.tables:
         raise Unavailable("the warehouse holds no game scores yet", 60)

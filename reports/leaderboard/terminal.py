@@ -111,15 +111,36 @@ def render_table(df: pl.DataFrame, width: int | None = None) -> tuple[list[str],
     return lines, [c for c in cols if c not in shown]
 
 
+COMPONENT_KEY: dict[str, str] = {"completion": "completions", "interception": "INTs avoided",
+                                 "sack": "sacks avoided", "yards": "yards",
+                                 "aggressiveness": "air yards (style)"}
+
+
 def key_line(df: pl.DataFrame, hidden: list[Column]) -> str:
-    """The one-line key of the columns shown (and which were left out for width)."""
+    """The one-line key of the columns shown (compact), and which were left out for width."""
     game_week = "game_week" in df.columns and df["game_week"].drop_nulls().len() > 0
     gone = {c.header for c in hidden}
-    parts = [f"{c.header} = {c.key}" for c in columns(game_week) if c.key and c.header not in gone]
+    shown = [c for c in columns(game_week) if c.header not in gone]
+    comps = [c for c in COMPONENTS if COMPONENT_SHORT.get(c, c[:4]) not in gone]
+    parts = ["score 50-99 with its 80% interval", "db dropbacks"]
+    short = {c.header: c for c in shown}
+    if "G" in short:
+        parts.insert(1, "G games")
+    if "opp" in short:
+        parts.append("opp opponent")
+    if "chg" in short:
+        parts.append("chg " + ("vs his previous game" if game_week else "vs a week earlier"))
+    if comps:
+        parts.append("component scores 50-99, over expected: " + ", ".join(
+            f"{COMPONENT_SHORT.get(c, c[:4])} {COMPONENT_KEY.get(c, c)}" for c in comps))
+    if "EPA/db" in short:
+        parts.append("EPA/db EPA per dropback")
+    if "CPOE" in short:
+        parts.append("CPOE completion % over expected")
     text = "key: " + "; ".join(parts)
     if hidden:
         text += (f" | not shown at this width: {', '.join(c.header for c in hidden)} "
-                 "(widen the terminal, pipe it, or use --format csv)")
+                 "(widen the terminal, pipe it, or --format csv)")
     return text
 
 
