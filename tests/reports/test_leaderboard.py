@@ -196,7 +196,8 @@ def test_terminal_board_fits_the_width_and_never_cuts(ro) -> None:
     wide = render_board(b, title, None).splitlines()
     assert wide[0] == "Passing Score 2023 REG through week 3 (model pm-synth-0001)"
     assert b["passer_name"][0] in wide[3] and "cmp" in wide[1] and "CPOE" in wide[1]
-    assert wide[-1].startswith("key: score 50-99 with its 80% interval;") and "not shown" not in wide[-1]
+    assert wide[-1].startswith("key: score 50-99 with its 80% interval;")
+    assert "not shown" not in wide[-1]
     for width in (60, 80, 100):
         text = render_board(b, title, width).splitlines()
         table = text[1:-1]
