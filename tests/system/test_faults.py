@@ -51,7 +51,7 @@ JOB_TABLES: dict[str, tuple[str, ...]] = {
     "qb_game_scores": ("model_version", "game_id", "passer_id"),
     "qb_season_scores": ("model_version", "season", "season_type", "passer_id"),
 }
-CLOCK_COLUMNS = frozenset({"ingested_at", "built_at", "predicted_at", "seconds"})
+CLOCK_COLUMNS = frozenset({"ingested_at", "built_at", "predicted_at", "scored_at", "seconds"})
 Tables = dict[str, pl.DataFrame]
 
 
