@@ -30,9 +30,14 @@ nfl-data-py: $(STAMP)
 run: install
 	$(VENV)/bin/passing-score run
 
-# pytest exit 5 = no tests collected: reported as a failed suite, not as a broken CI run
+# pytest exit 5 = no tests collected: reported as a failed suite, not as a broken CI run.
+# The browser tests (tests/reports/test_web.py, the report's render test) need Debian's
+# chromium: without it they are skipped, and said so loudly before and after the run.
+BROWSER_NOTE = "!!! chromium not found on PATH: the BROWSER TESTS (web leaderboard, report render) are SKIPPED (apt-get install chromium; .ci/run installs it) !!!"
 test: install
+	@command -v chromium >/dev/null 2>&1 || echo $(BROWSER_NOTE)
 	@rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	command -v chromium >/dev/null 2>&1 || echo $(BROWSER_NOTE); \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite counts as failed"; \
 	  echo "0 passed, 1 failed"; exit 0; fi; exit $$rc
 

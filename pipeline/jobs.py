@@ -29,6 +29,7 @@ from passing_score.pipeline.foundation.versions import current_version
 from passing_score.pipeline.foundation.warehouse import atomic, connect, fetch_one, writing
 from passing_score.pipeline.ingest.load import IngestReport, PlayFilter, parse_range
 from passing_score.pipeline.ingest.load import ingest as run_ingest
+from passing_score.pipeline.ingest.players import PlayersReport, load_players
 from passing_score.pipeline.ingest.sources import make_source
 from passing_score.pipeline.scoring.predictions import refresh_predictions
 from passing_score.pipeline.scoring.scores import score as run_score
@@ -273,3 +274,19 @@ def newest_scored_season(settings: Settings) -> int:
     if not row or row[0] is None:
         raise InputError("no scores in the warehouse: `passing-score score` produced nothing")
     return int(row[0])
+
+
+# ---------------------------------------------------------------- player names
+
+
+def load_player_names(settings: Settings, source: str = "local") -> PlayersReport:
+    """Load the `players` table beside the plays: the local players folder
+    (`../shared/nflverse/players`, or `data/raw/players`) for every source; nflreadpy's
+    `load_players()` too when the plays came from nflreadpy. Never fails the ingest: when
+    neither delivers, the note says so and boards show abbreviated names."""
+    folder = settings.shared / "players"
+    if not folder.is_dir():
+        folder = settings.raw_dir / "players"
+    with writing(settings.db) as con:
+        return load_players(con, folder if folder.is_dir() else None,
+                            online=source == "nflreadpy")

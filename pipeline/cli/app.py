@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -49,8 +50,14 @@ def main(db: Annotated[Path | None, typer.Option(
 
 def fail(exc: Exception) -> None:
     """Print one line and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+def say(text: str) -> None:
+    """A summary line on stdout: one line whatever the width (no wrapping when piped, so logs
+    stay greppable), no markup or highlighting."""
+    console.print(text, soft_wrap=True, markup=False, highlight=False)
 
 
 def progress_bars() -> Progress:

@@ -14,10 +14,11 @@ from passing_score.pipeline.cli.app import (
     err_console,
     fail,
     progress_bars,
+    say,
     stage_bars,
     state,
 )
-from passing_score.pipeline.foundation.errors import PassingScoreError
+from passing_score.pipeline.foundation.errors import InputError, PassingScoreError
 
 
 @app.command()
@@ -40,16 +41,23 @@ def ingest(
             bars = stage_bars(prog)
             report = jobs.ingest(state.settings, source, path, seasons, weeks, season_type,
                                  on_batch=lambda d, t: bars(f"ingest ({source})", d, t))
+        names = jobs.load_player_names(state.settings, source)
     except PassingScoreError as exc:
         fail(exc)
         return
+    except OSError as exc:  # a path that cannot be listed or read (/proc, no permission)
+        where = exc.filename if exc.filename is not None else (path or "the source")
+        fail(InputError(f"--path {path if path is not None else where}: cannot be read "
+                        f"({exc.strerror or type(exc).__name__}: {where})"))
+        return
     loaded = [r for r in report.results if r.status == "loaded"]
-    console.print(f"ingest: {len(report.results)} batches, {len(loaded)} loaded "
-                  f"({report.rows_written:,} plays in "
-                  f"{sum(r.games_written for r in loaded)} games written), "
-                  f"{sum(r.status == 'unchanged' for r in report.results)} unchanged, "
-                  f"{sum(r.status == 'no-match' for r in report.results)} outside the filter, "
-                  f"{len(report.rejected)} rejected")
+    say(f"ingest: {len(report.results)} batches, {len(loaded)} loaded "
+        f"({report.rows_written:,} plays in "
+        f"{sum(r.games_written for r in loaded)} games written), "
+        f"{sum(r.status == 'unchanged' for r in report.results)} unchanged, "
+        f"{sum(r.status == 'no-match' for r in report.results)} outside the filter, "
+        f"{len(report.rejected)} rejected")
+    say(f"players: {names.note}")
     for r in report.rejected:
         err_console.print(f"[red]rejected:[/] {r.error}", highlight=False, soft_wrap=True)
     if report.rejected:
@@ -99,6 +107,6 @@ def features(full: Annotated[bool, typer.Option(
     except PassingScoreError as exc:
         fail(exc)
         return
-    console.print(f"features: {report.games_rebuilt} games rebuilt, {report.games_removed} "
-                  f"removed, {report.rows:,} dropbacks written ({report.rows_total:,} in table) "
-                  f"in {report.seconds:.1f} s")
+    say(f"features: {report.games_rebuilt} games rebuilt, {report.games_removed} "
+        f"removed, {report.rows:,} dropbacks written ({report.rows_total:,} in table) "
+        f"in {report.seconds:.1f} s")

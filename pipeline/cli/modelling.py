@@ -12,6 +12,7 @@ from passing_score.pipeline.cli.app import (
     console,
     fail,
     progress_bars,
+    say,
     stage_bars,
     state,
 )
@@ -93,7 +94,7 @@ def score(
     except PassingScoreError as exc:
         fail(exc)
         return
-    console.print(f"score: model {sc.model_version}: {sc.games_predicted} games predicted "
+    say(f"score: model {sc.model_version}: {sc.games_predicted} games predicted "
                   f"({sc.rows_predicted:,} dropbacks); {sc.game_rows:,} game scores, "
                   f"{sc.season_rows:,} season scores")
 
@@ -117,7 +118,7 @@ def update(
         fail(exc)
         return
     loaded = sum(r.games_written for r in up.ingest.results if r.status == "loaded")
-    console.print(f"update {season} week {week}: {up.ingest.rows_written:,} plays in {loaded} "
+    say(f"update {season} week {week}: {up.ingest.rows_written:,} plays in {loaded} "
                   f"games written, {up.games_rebuilt} games featurized "
                   f"({up.dropbacks_written:,} dropbacks), {up.score.games_predicted} games "
                   f"predicted, {up.score.game_rows:,} game scores with model "

@@ -22,15 +22,22 @@ def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def _split_help() -> str:
+    from passing_score.features.splits import SPLITS
+
+    return "a football split of a season-to-date board: " + ", ".join(SPLITS)
+
+
 @app.command()
 def leaderboard(
     season: Annotated[int, typer.Option(help="season, e.g. 2024")],
-    week: Annotated[int | None, typer.Option(help="season to date through this week")] = None,
+    week: Annotated[int | None, typer.Option(
+        help="the season through this week (season to date; default: all of it)")] = None,
     game_week: Annotated[int | None, typer.Option(
         "--game-week", help="only that week's games, ranked by game score")] = None,
-    season_type: Annotated[str, typer.Option("--season-type", help="REG, POST or ALL")] = "REG",
-    split: Annotated[str | None, typer.Option(help="a football split (see docs/scoring.md)")
-                     ] = None,
+    season_type: Annotated[str, typer.Option(
+        "--season-type", help="REG, POST or ALL (both)")] = "REG",
+    split: Annotated[str | None, typer.Option(help=_split_help())] = None,
     min_dropbacks: Annotated[int | None, typer.Option(
         "--min-dropbacks", help="default: the qualified threshold")] = None,
     team: Annotated[str | None, typer.Option(help="one team, e.g. KC")] = None,
@@ -39,11 +46,14 @@ def leaderboard(
     out: Annotated[Path | None, typer.Option(help="write the csv/json/parquet here")] = None,
     model_version: Annotated[str | None, typer.Option("--model-version")] = None,
 ) -> None:
-    """Ranked QB Passing Scores for a season, a week or a split."""
+    """Ranked QB Passing Scores: the season (through --week), one --game-week, or a --split.
+
+    The table fits the terminal (rank, QB, team, dropbacks, score and interval first; the
+    components when wide) and ends with a key; piped, it prints every column unwrapped."""
     from passing_score.pipeline.foundation.warehouse import reading
     from passing_score.reports.leaderboard.board import board
     from passing_score.reports.leaderboard.export import board_meta, export
-    from passing_score.reports.leaderboard.terminal import board_title, rich_table
+    from passing_score.reports.leaderboard.terminal import board_title, render_board
 
     try:
         if fmt not in ("table", "csv", "json", "parquet"):
@@ -52,15 +62,16 @@ def leaderboard(
             raise InputError(f"--out {out}: the table is for the terminal; add --format csv, "
                              "json or parquet to write a file")
         with reading(state.settings.db) as con:
-            df = board(con, season, week=game_week, through_week=week, season_type=season_type,
+            df = board(con, season, week=week, game_week=game_week, season_type=season_type,
                        min_dropbacks=min_dropbacks, team=team, sort=sort,
-                       model_version=model_version, split=split)
-        meta = board_meta(df, season, season_type, week=week or game_week,
-                          model_version=model_version)
+                       model_version=model_version, split=split, surface="cli")
+        meta = board_meta(df, season, season_type, week=week, game_week=game_week,
+                          split=split, model_version=model_version)
         if fmt == "table":
-            console.print(rich_table(df, board_title(season, season_type, week=game_week,
-                                                     through_week=week, split=split,
-                                                     model_version=meta.get("model_version"))))
+            title = board_title(season, season_type, week=week, game_week=game_week,
+                                split=split, model_version=meta.get("model_version"))
+            width = console.width if sys.stdout.isatty() else None
+            sys.stdout.write(render_board(df, title, width))
             return
         text = export(df, fmt, out, meta)
     except PassingScoreError as exc:
@@ -69,7 +80,7 @@ def leaderboard(
     if text is not None:
         sys.stdout.write(text)
     else:
-        console.print(f"wrote {out}")
+        console.print(f"wrote {out}", soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -130,7 +141,8 @@ def report(
 @app.command()
 def serve(host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="port")] = 8000) -> None:
-    """The read-only broadcaster API (OpenAPI at /docs)."""
+    """The web leaderboard at / and the read-only broadcaster API (OpenAPI at /docs); both
+    work offline."""
     from passing_score.reports.api.app import serve as run_api
 
     try:

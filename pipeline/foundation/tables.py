@@ -87,6 +87,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
               "model_version": "VARCHAR", "passer_name": "VARCHAR", "team": "VARCHAR",
               "games": "BIGINT", "team_games": "BIGINT", "dropbacks": "BIGINT",
               **_SCORE_TAIL}),
+    Table("players", ("gsis_id",), "one player: full and abbreviated name (nflverse players)", {
+        "gsis_id": "VARCHAR", "full_name": "VARCHAR", "short_name": "VARCHAR",
+        "first_season": "BIGINT", "last_season": "BIGINT", "source": "VARCHAR",
+        "loaded_at": "TIMESTAMP"}),
     Table("score_weights", ("model_version",),
           "one model version: the fitted aggregator (JSON) and when it last scored", {
               "model_version": "VARCHAR", "train_seasons": "VARCHAR", "params": "VARCHAR",

@@ -40,3 +40,20 @@ def parse_season_type(value: str, what: str = "season type") -> str:
     if st not in SEASON_TYPES:
         raise InputError(f"{what} {value!r} is not one of {', '.join(SEASON_TYPES)}")
     return st
+
+
+# ---------------------------------------------------------------- one name per parameter
+# A board request has the same parameters on every surface: `week` = the season through week W
+# (season to date), `game_week` = that week's games only. Each surface names them in its own
+# terms in error messages (CLI flags, API query parameters, Python keyword arguments).
+SURFACES: tuple[str, ...] = ("cli", "api", "python")
+
+
+def term(param: str, surface: str = "python") -> str:
+    """How a surface spells a parameter: `--game-week` (cli), `game_week` (api, python)."""
+    return "--" + param.replace("_", "-") if surface == "cli" else param
+
+
+def say(param: str, value: object, surface: str = "python") -> str:
+    """A parameter and its value as a user typed it: `--week 30`, `week=30`."""
+    return f"{term(param, surface)} {value}" if surface == "cli" else f"{param}={value}"

@@ -18,7 +18,6 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import RedirectResponse
 
 from passing_score.pipeline.foundation.config import get_settings
 from passing_score.pipeline.foundation.errors import InputError, WarehouseError
@@ -32,6 +31,7 @@ from passing_score.reports.api.routes import (
     seasons_router,
 )
 from passing_score.reports.api.snapshot import OPEN_TIMEOUT_S, Warehouse
+from passing_score.reports.api.web import HeadAsGet, install_web
 
 
 def create_app(db_path: Path, open_timeout: float = OPEN_TIMEOUT_S) -> FastAPI:
@@ -48,19 +48,21 @@ def create_app(db_path: Path, open_timeout: float = OPEN_TIMEOUT_S) -> FastAPI:
         title="QB Passing Score API",
         version="1",
         description="Read-only NFL quarterback Passing Scores (50-99) with intervals, "
-                    "components and freshness. Every answer carries its model version.",
+                    "components and freshness. Every answer carries its model version; every "
+                    "list answer has its items under `rows` with `total` (and `limit` / "
+                    "`offset` when paginated). `week` is the season through week W, "
+                    "`game_week` that week's games only. The web leaderboard is at `/`.",
+        docs_url=None, redoc_url=None,
     )
     app.state.warehouse = warehouse
     app.add_middleware(CachedAnswers, cache=warehouse.cache, token=warehouse.fresh_token)
     app.add_middleware(LastResort)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(HeadAsGet)
     install_error_handlers(app)
     for router in (health_router, seasons_router, board_router, qbs_router, games_router):
         app.include_router(router)
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    install_web(app)
 
     return app
 

@@ -9,8 +9,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
+from passing_score.features.splits import SPLITS
+from passing_score.pipeline.foundation.errors import InputError
 from passing_score.pipeline.foundation.scalars import as_int
+from passing_score.pipeline.foundation.vocabulary import MAX_WEEK, SEASON_TYPES
 from passing_score.pipeline.foundation.warehouse import query_pl
+from passing_score.pipeline.ingest.players import with_full_names
 from passing_score.reports.api.deps import (
     CtxDep,
     NotFound,
@@ -60,7 +64,7 @@ ModelVersion = Annotated[str | None, Query(max_length=80, description="default: 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"page size (max {MAX_LIMIT})")]
 
 
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip (paging)")]
 
 
 health_router = APIRouter(tags=["health"])
@@ -111,54 +115,74 @@ def seasons(request: Request, ctx: CtxDep, model_version: ModelVersion = None) -
         rows = sorted((SeasonInfo(**r) for r in frame_rows(s)),
                       key=lambda r: (r.season, SCOPE_ORDER.get(r.season_type, 9)))
         return SeasonsResponse(model_version=mv, freshness=freshness_for(ctx, f, mv),
-                               model_versions=list(f.versions), seasons=rows)
+                               model_versions=list(f.versions), total=len(rows), rows=rows)
 
     return answer(request, ctx, ("seasons", mv), build)
+
+
+SPLIT_HELP = "a football split of a season-to-date board: " + "; ".join(
+    f"{sp.name} ({sp.description})" for sp in SPLITS.values())
 
 
 @board_router.get("/leaderboard", response_model=LeaderboardResponse, responses=ERRORS)
 def leaderboard(
     request: Request, ctx: CtxDep, season: Season = None,
-    week: Annotated[int | None, Query(ge=1, le=22, description=(
-        "one week's games only (ranked by game score)"))] = None,
-    through_week: Annotated[int | None, Query(ge=1, le=22, description=(
-        "season to date through this week (default: the whole season)"))] = None,
-    season_type: Annotated[str, Query(pattern="^(?i:REG|POST)$")] = "REG",
-    split: Annotated[str | None, Query(min_length=1, max_length=40,
-                                       pattern=r"^[A-Za-z0-9_\-]+$")] = None,
+    week: Annotated[int | None, Query(ge=1, le=MAX_WEEK, description=(
+        "the season through this week (season to date; default: the whole season); the "
+        "same meaning as the CLI's --week and Python's week="))] = None,
+    game_week: Annotated[int | None, Query(ge=1, le=MAX_WEEK, description=(
+        "only that week's games, ranked by game score (rows carry game_id and opponent)"))
+        ] = None,
+    through_week: Annotated[int | None, Query(ge=1, le=MAX_WEEK, deprecated=True, description=(
+        "old name of `week` (the season through this week)"))] = None,
+    season_type: Annotated[str, Query(pattern="^(?i:REG|POST|ALL)$", description=(
+        "REG (regular season), POST (playoffs) or ALL (both)"),
+        json_schema_extra={"enum": list(SEASON_TYPES)})] = "REG",
+    split: Annotated[str | None, Query(min_length=1, max_length=40, description=SPLIT_HELP,
+                                       json_schema_extra={"enum": list(SPLITS)})] = None,
     min_dropbacks: Annotated[int | None, Query(ge=0, le=10_000, description=(
-        "qualify (and rank) QBs with at least this many dropbacks"))] = None,
-    team: Annotated[str | None, Query(pattern="^[A-Za-z]{2,4}$")] = None,
-    sort: Annotated[str | None, Query(max_length=40, pattern=r"^[+\-]?[a-z_]+$")] = None,
+        "qualify (and rank) QBs with at least this many dropbacks (default: the qualified "
+        "threshold, 14 per team game; a split's own threshold)"))] = None,
+    team: Annotated[str | None, Query(pattern="^[A-Za-z]{2,4}$", description=(
+        "only this team's QBs (ranks stay league ranks), e.g. KC"))] = None,
+    sort: Annotated[str | None, Query(max_length=40, pattern=r"^[+\-]?[a-z_]+$", description=(
+        "a row column; scores sort high first, names low first; -col / +col force the "
+        "order"))] = None,
     model_version: ModelVersion = None, limit: Limit = 50, offset: Offset = 0,
 ) -> Response:
-    """Ranked QBs: season to date (or through a week), one week's games, or a split."""
+    """Ranked QBs: the season through a week, one week's games, or a split."""
+    if through_week is not None:
+        if week is not None and week != through_week:
+            raise InputError("give week (the season through a week) only; through_week is "
+                             "its old name")
+        week = through_week
     f, mv = facts(ctx, model_version)
     have = seasons_for(ctx, f, mv)
     season = season if season is not None else (have[-1] if have else None)
     if season is None or season not in have:
-        raise NotFound(f"season {season} has no Passing Scores (available seasons: "
+        raise NotFound(f"season={season} has no Passing Scores (available seasons: "
                        f"{', '.join(map(str, have)) or 'none'})")
     st = season_type.upper()
-    key = ("board", season, week, through_week, st, min_dropbacks, team, sort, mv, split)
+    key = ("board", season, week, game_week, st, min_dropbacks, team, sort, mv, split)
 
     def build() -> LeaderboardResponse:
         df = ctx.cached(key, lambda: lb.board(
-            ctx.con, season, week=week, through_week=through_week, season_type=st,
-            min_dropbacks=min_dropbacks, team=team, sort=sort, model_version=mv, split=split))
+            ctx.con, season, week=week, game_week=game_week, season_type=st,
+            min_dropbacks=min_dropbacks, team=team, sort=sort, model_version=mv, split=split,
+            surface="api"))
         last = df["week"].max() if df.height else None
         return LeaderboardResponse(
             model_version=mv, freshness=freshness_for(ctx, f, mv), season=season,
-            season_type=st, week=week,
-            through_week=week if week is not None else (as_int(last) if last is not None else None),
-            split=split, min_dropbacks=min_dropbacks, total=df.height, limit=limit,
-            offset=offset, rows=[LeaderboardRow(**r) for r in frame_rows(df.slice(offset, limit))])
+            season_type=st, week=as_int(last) if last is not None else week,
+            game_week=game_week, split=split, min_dropbacks=min_dropbacks, total=df.height,
+            limit=limit, offset=offset,
+            rows=[LeaderboardRow(**r) for r in frame_rows(df.slice(offset, limit))])
 
     return answer(request, ctx, (*key, limit, offset), build)
 
 
-def _qb_name(rows: list[dict[str, Any]]) -> str | None:
-    names = [r.get("passer_name") for r in rows if r.get("passer_name")]
+def _qb_name(rows: list[dict[str, Any]], key: str = "passer_name") -> str | None:
+    names = [r.get(key) for r in rows if r.get(key)]
     return names[-1] if names else None
 
 
@@ -175,17 +199,19 @@ def qb_seasons(request: Request, ctx: CtxDep,
                                "model_version = ?", [passer_id, mv])
         if df.height == 0:
             raise NotFound(f"QB {passer_id!r} has no scores")
-        rows = sorted(frame_rows(df), key=lambda r: (r["season"],
-                                                SCOPE_ORDER.get(r["season_type"], 9)))
+        rows = sorted(frame_rows(with_full_names(ctx.con, df)),
+                      key=lambda r: (r["season"], SCOPE_ORDER.get(r["season_type"], 9)))
         return QBResponse(model_version=mv, freshness=freshness_for(ctx, f, mv),
                           passer_id=passer_id, passer_name=_qb_name(rows),
-                          seasons=[QBSeasonRow(**r) for r in rows])
+                          passer_full_name=_qb_name(rows, "passer_full_name"), total=len(rows),
+                          rows=[QBSeasonRow(**r) for r in rows])
 
     return answer(request, ctx, ("qb", passer_id, mv), build)
 
 
 @qbs_router.get("/{passer_id}/games", response_model=QBGamesResponse, responses=ERRORS)
-def qb_games(request: Request, ctx: CtxDep, passer_id: str, season: Annotated[
+def qb_games(request: Request, ctx: CtxDep, passer_id: Annotated[str, PathParam(
+        description="GSIS id, e.g. 00-0033873")], season: Annotated[
         int | None, Query(ge=1920, le=2100, description="one season (default: all)")] = None,
              model_version: ModelVersion = None, limit: Limit = 50,
              offset: Offset = 0) -> Response:
@@ -194,7 +220,7 @@ def qb_games(request: Request, ctx: CtxDep, passer_id: str, season: Annotated[
     f, mv = facts(ctx, model_version)
     have = seasons_for(ctx, f, mv)
     if season is not None and season not in have:
-        raise NotFound(f"season {season} has no Passing Scores (available seasons: "
+        raise NotFound(f"season={season} has no Passing Scores (available seasons: "
                        f"{', '.join(map(str, have))})")
     if "qb_game_scores" not in f.tables:
         raise Unavailable("the warehouse holds no game scores yet", 60)
@@ -205,13 +231,15 @@ def qb_games(request: Request, ctx: CtxDep, passer_id: str, season: Annotated[
                          [passer_id, mv])
         if every.height == 0:
             raise NotFound(f"QB {passer_id!r} has no game scores")
+        every = with_full_names(ctx.con, every)
         chosen = every if season is None else every.filter(pl.col("season") == season)
         page = [GameRow(**r) for r in frame_rows(chosen.slice(offset, limit))]
+        last = frame_rows(every.tail(1))
         return QBGamesResponse(model_version=mv, freshness=freshness_for(ctx, f, mv),
-                               passer_id=passer_id,
-                               passer_name=_qb_name(frame_rows(every.tail(1))),
+                               passer_id=passer_id, passer_name=_qb_name(last),
+                               passer_full_name=_qb_name(last, "passer_full_name"),
                                season=season, total=chosen.height, limit=limit, offset=offset,
-                               games=page)
+                               rows=page)
 
     return answer(request, ctx, ("qb_games", passer_id, season, mv, limit, offset), build)
 
@@ -232,10 +260,11 @@ def game_scores(request: Request, ctx: CtxDep,
                       [game_id, mv])
         if df.height == 0:
             raise NotFound(f"game {game_id!r} has no QB scores")
-        rows = frame_rows(df)
+        rows = frame_rows(with_full_names(ctx.con, df))
         return GameScoresResponse(model_version=mv, freshness=freshness_for(ctx, f, mv),
                                   game_id=game_id, season=rows[0]["season"],
                                   season_type=rows[0].get("season_type"),
-                                  week=rows[0].get("week"), scores=[GameRow(**r) for r in rows])
+                                  week=rows[0].get("week"), total=len(rows),
+                                  rows=[GameRow(**r) for r in rows])
 
     return answer(request, ctx, ("game", game_id, mv), build)

@@ -68,7 +68,9 @@ class _BoardRowBase(BaseModel):
 
     rank: int | None = Field(None, description="rank among qualified QBs (1 = best)")
     passer_id: str = Field(description="GSIS id of the QB")
-    passer_name: str | None = None
+    passer_name: str | None = Field(None, description="abbreviated name (J.Allen)")
+    passer_full_name: str | None = Field(
+        None, description="full name from nflverse's players table (null when unknown)")
     team: str | None = None
     games: int | None = None
     dropbacks: int | None = None
@@ -79,26 +81,39 @@ class _BoardRowBase(BaseModel):
     epa_per_dropback: float | None = None
     cpoe: float | None = Field(None, description="completion % over expected, in points")
     score_change: float | None = Field(
-        None, description="change vs the previous week's board (week boards: vs his previous "
-                          "game); null in week 1 or when not computable")
+        None, description="change vs the previous week's board (game_week boards: vs his "
+                          "previous game); null in week 1 or when not computable")
+    game_id: str | None = Field(None, description="the game of a game_week row (else null)")
+    opponent: str | None = Field(None, description="the opponent of a game_week row")
 
 
 LeaderboardRow = create_model("LeaderboardRow", __base__=_BoardRowBase,
                               __doc__="One QB on a leaderboard.", **_component_fields())
 
 
-class LeaderboardResponse(Envelope):
+class Page(Envelope):
+    """Every list answer: the items under `rows`, `total` items in the whole selection."""
+
+    total: int = Field(description="rows in the whole selection (all pages)")
+
+
+class Paged(Page):
+    """A paginated list answer: `limit` rows from `offset`."""
+
+    limit: int
+    offset: int
+
+
+class LeaderboardResponse(Paged):
     """A page of a leaderboard."""
 
     season: int
-    season_type: str
-    week: int | None = Field(None, description="the week of a one-week board")
-    through_week: int | None = Field(None, description="last week included in the board")
+    season_type: str = Field(description="REG, POST or ALL")
+    week: int | None = Field(None, description="the season through this week: the last week "
+                                               "included in the board")
+    game_week: int | None = Field(None, description="the week of a one-week (games only) board")
     split: str | None = None
     min_dropbacks: int | None = None
-    total: int = Field(description="rows on the whole board")
-    limit: int
-    offset: int
     rows: list[LeaderboardRow]
 
 
@@ -114,11 +129,11 @@ class SeasonInfo(BaseModel):
     last_week: int | None = None
 
 
-class SeasonsResponse(Envelope):
+class SeasonsResponse(Page):
     """The seasons the API can answer about."""
 
     model_versions: list[str]
-    seasons: list[SeasonInfo]
+    rows: list[SeasonInfo]
 
 
 class _SeasonRowBase(BaseModel):
@@ -127,6 +142,7 @@ class _SeasonRowBase(BaseModel):
     season: int
     season_type: str
     passer_name: str | None = None
+    passer_full_name: str | None = None
     team: str | None = None
     games: int | None = None
     team_games: int | None = None
@@ -144,12 +160,13 @@ QBSeasonRow = create_model("QBSeasonRow", __base__=_SeasonRowBase,
                            __doc__="One season (and scope) of a QB.", **_component_fields())
 
 
-class QBResponse(Envelope):
+class QBResponse(Page):
     """A QB's season scores."""
 
     passer_id: str
     passer_name: str | None = None
-    seasons: list[QBSeasonRow]
+    passer_full_name: str | None = None
+    rows: list[QBSeasonRow]
 
 
 class _GameRowBase(BaseModel):
@@ -161,6 +178,7 @@ class _GameRowBase(BaseModel):
     week: int | None = None
     passer_id: str
     passer_name: str | None = None
+    passer_full_name: str | None = None
     team: str | None = None
     opponent: str | None = None
     dropbacks: int | None = None
@@ -180,23 +198,21 @@ GameRow = create_model("GameRow", __base__=_GameRowBase,
                        __doc__="One QB in one game.", **_component_fields())
 
 
-class QBGamesResponse(Envelope):
+class QBGamesResponse(Paged):
     """A page of a QB's game scores."""
 
     passer_id: str
     passer_name: str | None = None
+    passer_full_name: str | None = None
     season: int | None = None
-    total: int
-    limit: int
-    offset: int
-    games: list[GameRow]
+    rows: list[GameRow]
 
 
-class GameScoresResponse(Envelope):
+class GameScoresResponse(Page):
     """The QBs of one game."""
 
     game_id: str
     season: int
     season_type: str | None = None
     week: int | None = None
-    scores: list[GameRow]
+    rows: list[GameRow]

@@ -39,7 +39,7 @@ class Unavailable(Exception):
 SNAPSHOT_TABLES: dict[str, list[str] | None] = {
     "qb_season_scores": None, "qb_game_scores": None, "play_predictions": None,
     "score_weights": None, "ingested_games": None, "ingest_log": None,
-    "dropbacks": ["game_id", "play_id", *split_columns()],
+    "dropbacks": ["game_id", "play_id", *split_columns()], "players": None,
 }
 
 

@@ -1,5 +1,6 @@
-"""The one leaderboard: ranked QB Passing Scores for a season to date, one week's games or a
-football split, with the same columns, ranks and model version on every surface.
+"""The one leaderboard: ranked QB Passing Scores for a season to date (`week` = through week
+W), one week's games (`game_week` = W) or a football split, with the same columns, ranks and
+model version on every surface (CLI, API, Python, exports, report).
 
 Season-to-date boards are recomputed from play_predictions with the stored aggregator
 (`models.aggregator.season_to_date`), so the board of the season's last week equals
@@ -16,8 +17,9 @@ from passing_score.features.splits import get_split
 from passing_score.models.aggregator import rank_rows, recentred, season_to_date, with_values
 from passing_score.pipeline.foundation.errors import InputError, NotFoundError, WarehouseError
 from passing_score.pipeline.foundation.versions import SCORES_HINT, current_version
-from passing_score.pipeline.foundation.vocabulary import DATA_SEASON_TYPES, MAX_WEEK
+from passing_score.pipeline.foundation.vocabulary import MAX_WEEK, parse_season_type, say, term
 from passing_score.pipeline.foundation.warehouse import fetch_one, query_pl, table_exists
+from passing_score.pipeline.ingest.players import with_full_names
 from passing_score.pipeline.scoring.readers import load_plays, require_aggregator
 from passing_score.reports.leaderboard.columns import (
     ASCENDING_BY_DEFAULT,
@@ -91,15 +93,18 @@ def _recomputed(con: duckdb.DuckDBPyConnection, season: int, through_week: int |
 
 def _week_board(con: duckdb.DuckDBPyConnection, season: int, week: int, season_type: str,
                 min_dropbacks: int | None, mv: str) -> pl.DataFrame:
-    """The games of one week, ranked by game score; score_change vs the QB's previous game."""
+    """The games of one week, ranked by game score; score_change vs the QB's previous game.
+    Each row carries its game (game_id, opponent); season type ALL takes the week as it is."""
     if not table_exists(con, "qb_game_scores"):
         raise WarehouseError(f"table 'qb_game_scores' is missing: {SCORES_HINT}")
+    scope, args = ("", []) if season_type == "ALL" else (" AND season_type = ?", [season_type])
     games = query_pl(con, "SELECT * FROM qb_game_scores WHERE season = ? AND model_version = ? "
-                          "AND season_type = ? AND week <= ?", [season, mv, season_type, week])
+                          f"AND week <= ?{scope}", [season, mv, week, *args])
     this = games.filter(pl.col("week") == week)
     if this.height == 0:
         weeks = sorted(set(games["week"].to_list()))
-        raise NotFoundError(f"season {season} has no {season_type} games in week {week} "
+        what = "" if season_type == "ALL" else f" {season_type}"
+        raise NotFoundError(f"season {season} has no{what} games in week {week} "
                             f"(weeks with games: {_seasons_text(weeks)})")
     prev = (games.filter(pl.col("week") < week).sort(["passer_id", "week"])
             .group_by("passer_id", maintain_order=True).last()
@@ -107,28 +112,31 @@ def _week_board(con: duckdb.DuckDBPyConnection, season: int, week: int, season_t
     qualified = (pl.col("dropbacks") >= min_dropbacks) if min_dropbacks is not None \
         else pl.col("qualified").fill_null(False)
     this = rank_rows(this.with_columns(qualified.alias("qualified")).filter(pl.col("qualified")),
-                     ["season", "season_type", "week"])
-    return (this.sort("rank").with_columns(pl.lit(1, pl.Int64).alias("games"))
+                     ["season", "week"])
+    return (this.sort("rank").with_columns(pl.lit(1, pl.Int64).alias("games"),
+                                           pl.lit(week, pl.Int64).alias("game_week"))
             .join(prev, on="passer_id", how="left")
             .with_columns((pl.col("score") - pl.col("_prev")).alias("score_change"))
             .drop("_prev"))
 
 
 def _stored_board(con: duckdb.DuckDBPyConnection, season: int, through_week: int | None,
-                  season_type: str, min_dropbacks: int | None, mv: str) -> pl.DataFrame:
+                  season_type: str, min_dropbacks: int | None, mv: str,
+                  surface: str = "python") -> pl.DataFrame:
     """The season board read from qb_season_scores (no play_predictions to recompute from):
     the full season only, without score_change."""
     if not table_exists(con, "qb_game_scores"):
         raise WarehouseError(f"table 'qb_game_scores' is missing: {SCORES_HINT}")
+    scope, args = ("", []) if season_type == "ALL" else (" AND season_type = ?", [season_type])
     row = fetch_one(con, "SELECT max(week) FROM qb_game_scores WHERE season = ? AND "
-                         "season_type = ? AND model_version = ?", [season, season_type, mv])
+                         f"model_version = ?{scope}", [season, mv, *args])
     last = row[0] if row else None
     if last is None:
         raise NotFoundError(f"season {season} has no {season_type} scores")
     if through_week is not None and through_week < last:
-        raise NotFoundError(f"boards through week {through_week} (before week {last}, the "
-                            "last of the season) are recomputed from play_predictions, which "
-                            "this warehouse lacks")
+        raise NotFoundError(f"{say('week', through_week, surface)}: boards through a week "
+                            f"before week {last} (the last of the season) are recomputed from "
+                            "play_predictions, which this warehouse lacks")
     df = query_pl(con, "SELECT * FROM qb_season_scores WHERE season = ? AND season_type = ? "
                        "AND model_version = ?", [season, season_type, mv])
     if min_dropbacks is not None:
@@ -155,67 +163,94 @@ def _sort(df: pl.DataFrame, sort: str) -> pl.DataFrame:
     return df.sort([name, "rank", "passer_id"], descending=[desc, False, False], nulls_last=True)
 
 
-def _refine(df: pl.DataFrame, team: str | None, sort: str | None) -> pl.DataFrame:
+def _refine(df: pl.DataFrame, team: str | None, sort: str | None, surface: str) -> pl.DataFrame:
     """Team filter (after ranking: ranks stay league ranks) and sort."""
     if team is not None:
         teams = sorted({t for t in df["team"].to_list() if t is not None})
         df = df.filter(pl.col("team").str.to_uppercase() == team.upper())
         if df.height == 0:
-            raise NotFoundError(f"team {team!r} has no ranked QB on this board "
-                                f"(teams: {', '.join(teams) or 'none'})")
+            raise NotFoundError(f"{say('team', team, surface)}: no ranked QB of that team on "
+                                f"this board (teams: {', '.join(teams) or 'none'})")
     return _sort(df, sort) if sort is not None else df
 
 
-def _check(season_type: str, week: int | None, through_week: int | None,
-           min_dropbacks: int | None, sort: str | None, split: str | None) -> str:
-    """Validate a board request; returns the season type in upper case."""
-    st = str(season_type).upper()
-    if st not in (*DATA_SEASON_TYPES, "ALL"):
-        raise InputError(f"season type {season_type!r} is not one of REG, POST, ALL")
-    if week is not None and through_week is not None:
-        raise InputError("give either a week (that week's games) or a through-week "
-                         "(season to date), not both")
-    for name, value in (("week", week), ("through-week", through_week)):
+def _check(season_type: str, week: int | None, game_week: int | None,
+           min_dropbacks: int | None, sort: str | None, split: str | None,
+           surface: str) -> str:
+    """Validate a board request (errors in the surface's own terms); returns the season type
+    in upper case."""
+    st = parse_season_type(season_type, term("season_type", surface))
+    if week is not None and game_week is not None:
+        raise InputError(f"give either {term('week', surface)} (the season through that week) "
+                         f"or {term('game_week', surface)} (that week's games only), not both")
+    for name, value in (("week", week), ("game_week", game_week)):
         if value is not None and not 1 <= value <= MAX_WEEK:
-            raise InputError(f"{name} {value} is not a week number (1-{MAX_WEEK})")
+            raise InputError(f"{say(name, value, surface)} is not a week number (1-{MAX_WEEK})")
     if min_dropbacks is not None and not 0 <= min_dropbacks <= MAX_MIN_DROPBACKS:
-        raise InputError(f"min-dropbacks {min_dropbacks} is out of range "
+        raise InputError(f"{say('min_dropbacks', min_dropbacks, surface)} is out of range "
                          f"(0-{MAX_MIN_DROPBACKS:,})")
     if sort is not None:
-        _sort(pl.DataFrame(schema=dict.fromkeys(BOARD_COLUMNS, pl.Int64)), sort)
+        try:
+            _sort(pl.DataFrame(schema=dict.fromkeys(BOARD_COLUMNS, pl.Int64)), sort)
+        except InputError as exc:
+            raise InputError(f"{say('sort', sort, surface)}: {exc}") from None
     if split is not None:
-        get_split(split, "--split")
-        if week is not None:
-            raise InputError("splits are season-to-date boards: use through-week, not week")
+        get_split(split, term("split", surface))
+        if game_week is not None:
+            raise InputError(f"splits are season-to-date boards: use {term('week', surface)} "
+                             f"(the season through a week), not {term('game_week', surface)}")
     return st
 
 
-def board(con: duckdb.DuckDBPyConnection, season: int, week: int | None = None,
-          through_week: int | None = None, season_type: str = "REG",
-          min_dropbacks: int | None = None, team: str | None = None, sort: str | None = None,
-          model_version: str | None = None, split: str | None = None) -> pl.DataFrame:
-    """Ranked QB rows (BOARD_COLUMNS): season to date (through_week, default: all of it) or
-    the games of one `week`; `split` restricts a season-to-date board to a football split
-    (qualified by the split's own threshold unless `min_dropbacks` is given).
+def _label(df: pl.DataFrame, game_week: int | None, split: str | None) -> pl.DataFrame:
+    """The board's self-description on every row: game_week, split (and, on season boards,
+    no game_id / opponent)."""
+    cols = [pl.lit(game_week, pl.Int64).alias("game_week"), pl.lit(split, pl.String).alias("split")]
+    for c in ("game_id", "opponent"):
+        if game_week is None or c not in df.columns:
+            cols.append(pl.lit(None, pl.String).alias(c))
+    return df.with_columns(cols)
 
-    Ranks are league ranks among qualified QBs (`min_dropbacks` redefines qualified); `team`
-    filters after ranking; `sort` names a column (`-col` / `+col` force the direction). The
-    model version follows the one rule of `versions.current_version`. Bad input raises
-    InputError (NotFoundError: no such data).
+
+def board(con: duckdb.DuckDBPyConnection, season: int, week: int | None = None,
+          game_week: int | None = None, season_type: str = "REG",
+          min_dropbacks: int | None = None, team: str | None = None, sort: str | None = None,
+          model_version: str | None = None, split: str | None = None,
+          surface: str = "python") -> pl.DataFrame:
+    """Ranked QB rows (BOARD_COLUMNS), the one board of every surface.
+
+    Args:
+        con: a warehouse connection (read-only is enough).
+        season: the season (year it starts).
+        week: the season through week W (season to date; default: all of it).
+        game_week: week W's games only, ranked by game score (rows carry game_id, opponent).
+        season_type: REG, POST or ALL (both).
+        min_dropbacks: qualify (and rank) QBs with at least this many dropbacks.
+        team: only this team's QBs (ranks stay league ranks).
+        sort: a column; `-col` / `+col` force the direction (scores high first by default).
+        model_version: default: the version the warehouse serves (`versions.current_version`).
+        split: a football split (features/splits.py) of a season-to-date board, qualified by
+            the split's own threshold unless `min_dropbacks` is given.
+        surface: "cli", "api" or "python": how errors name the parameters.
+
+    Returns:
+        The ranked rows; bad input raises InputError (NotFoundError: no such data).
     """
-    st = _check(season_type, week, through_week, min_dropbacks, sort, split)
+    st = _check(season_type, week, game_week, min_dropbacks, sort, split, surface)
     if split is not None and min_dropbacks is None:
         min_dropbacks = get_split(split).min_dropbacks
     mv = current_version(con, model_version)
     check_season(con, season, mv)
-    if week is not None:
-        df = _week_board(con, season, week, st, min_dropbacks, mv)
+    if game_week is not None:
+        df = _week_board(con, season, game_week, st, min_dropbacks, mv)
     elif can_compute(con, split):
-        df = _recomputed(con, season, through_week, st, min_dropbacks, mv, split)
+        df = _recomputed(con, season, week, st, min_dropbacks, mv, split)
     elif split is not None:
         lacks = [t for t in board_tables(split) if not table_exists(con, t)]
         raise NotFoundError(f"splits are computed from {', '.join(board_tables(split))}; "
                             f"this warehouse lacks {', '.join(lacks)}")
     else:
-        df = _stored_board(con, season, through_week, st, min_dropbacks, mv)
-    return _refine(df.select(BOARD_COLUMNS), team, sort)
+        df = _stored_board(con, season, week, st, min_dropbacks, mv, surface)
+    df = with_full_names(con, _label(df, game_week, split))
+    return _refine(df.with_columns(pl.lit(st).alias("season_type")).select(BOARD_COLUMNS),
+                   team, sort, surface)

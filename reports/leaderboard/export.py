@@ -22,12 +22,16 @@ FORMATS: tuple[str, ...] = ("csv", "json", "parquet")
 
 
 def board_meta(df: pl.DataFrame, season: int, season_type: str, week: int | None = None,
+               game_week: int | None = None, split: str | None = None,
                model_version: str | None = None, **extra: Any) -> dict[str, Any]:
-    """The envelope of a JSON export: season, week, season_type, model_version (+ extras)."""
+    """The header of an export: what the board is (season, week = through week, game_week =
+    one week's games, season_type, split, model_version), the same values the CSV and parquet
+    carry as columns on every row."""
     def first(col: str) -> Any:
         return df[col][0] if col in df.columns and df.height else None
     return {"season": season, "week": week if week is not None else first("week"),
-            "season_type": season_type.upper(),
+            "game_week": game_week if game_week is not None else first("game_week"),
+            "season_type": season_type.upper(), "split": split or first("split"),
             "model_version": model_version or first("model_version"), **extra}
 
 
@@ -45,7 +49,8 @@ def rows_of(df: pl.DataFrame, drop_meta: bool = True) -> list[dict[str, Any]]:
 
 
 def to_json(df: pl.DataFrame, meta: Mapping[str, Any]) -> str:
-    """The documented JSON export: {season, week, season_type, model_version, rows: [...]}."""
+    """The documented JSON export: {season, week, game_week, season_type, split,
+    model_version, rows: [...]}."""
     return json.dumps({**meta, "rows": rows_of(df)}, indent=2, allow_nan=False,
                       default=str) + "\n"
 

@@ -59,21 +59,73 @@ def _labels(names: list[str], ids: list[str], keep: set[str]) -> list[str]:
     return [n if i in keep else "" for n, i in zip(names, ids, strict=True)]
 
 
-def scatter_chart(board: pl.DataFrame, highlight: set[str]) -> go.Figure:
-    """Score against EPA per dropback, sized by dropbacks, with a least-squares line."""
+# label positions tried in order, as (plotly textposition, dx, dy) in label-box units
+_POSITIONS = [("top center", 0.0, 1.0), ("bottom center", 0.0, -1.0),
+              ("middle right", 0.55, 0.0), ("middle left", -0.55, 0.0),
+              ("top right", 0.5, 0.9), ("top left", -0.5, 0.9),
+              ("bottom right", 0.5, -0.9), ("bottom left", -0.5, -0.9)]
+PLOT_PX = (520.0, 360.0)  # plot area of a half-width chart (px), for label collisions
+CHAR_PX, LINE_PX = 6.2, 13.0
+
+
+def place_labels(x: np.ndarray, y: np.ndarray, names: list[str], order: list[int],
+                 xr: tuple[float, float], yr: tuple[float, float]
+                 ) -> tuple[list[str], list[str], list[int]]:
+    """Non-overlapping label positions for the points in `order` (most important first):
+    each label takes the first position whose box (in pixels of a PLOT_PX plot) overlaps no
+    placed label, no other point and stays inside the plot; a label that fits nowhere is left
+    out. Returns (text per point, textposition per point, indices left out)."""
+    sx = PLOT_PX[0] / max(xr[1] - xr[0], 1e-9)
+    sy = PLOT_PX[1] / max(yr[1] - yr[0], 1e-9)
+    px, py = (x - xr[0]) * sx, (y - yr[0]) * sy
+    boxes: list[tuple[float, float, float, float]] = []
+    text, pos, dropped = [""] * len(x), ["top center"] * len(x), []
+
+    def free(b: tuple[float, float, float, float], me: int) -> bool:
+        x0, y0, x1, y1 = b
+        if x0 < -8 or x1 > PLOT_PX[0] + 15 or y0 < -8 or y1 > PLOT_PX[1] + 24:
+            return False  # labels may use the margins (cliponaxis off), not leave the figure
+        if any(x0 < c[2] and c[0] < x1 and y0 < c[3] and c[1] < y1 for c in boxes):
+            return False
+        return not any(j != me and x0 - 4 < px[j] < x1 + 4 and y0 - 4 < py[j] < y1 + 4
+                       for j in range(len(x)))
+
+    for i in order:
+        w, h = CHAR_PX * len(names[i]) + 4, LINE_PX
+        for name, dx, dy in _POSITIONS:
+            cx = px[i] + (float(np.sign(dx)) * (w / 2 + 8) if dx else 0.0)
+            cy = py[i] + dy * (h / 2 + 7)
+            box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+            if free(box, i):
+                boxes.append(box)
+                text[i], pos[i] = names[i], name
+                break
+        else:
+            dropped.append(i)
+    return text, pos, dropped
+
+
+def scatter_chart(board: pl.DataFrame, highlight: set[str], labelled: int = LABELLED
+                  ) -> tuple[go.Figure, list[str]]:
+    """Score against EPA per dropback, bubble area proportional to dropbacks, with a
+    least-squares line. The top `labelled` QBs by score (and the highlighted ones) are named
+    where a label fits without overlapping; returns the figure and the names of labelled
+    candidates that did not fit (listed under the chart)."""
     b = board.filter(pl.col("epa_per_dropback").is_not_null() & pl.col("score").is_not_null())
     x, y = b["epa_per_dropback"].to_numpy(), b["score"].to_numpy()
     db = b["dropbacks"].to_numpy().astype(np.float64)
     size = 8 + 14 * np.sqrt(db / db.max()) if b.height else []
     ids = b["passer_id"].to_list()
     names = [str(n or i) for n, i in zip(b["passer_name"].to_list(), ids, strict=True)]
-    resid = y - np.polyval(np.polyfit(x, y, 1), x) if b.height >= 3 and np.std(x) > 0 \
-        else np.zeros(b.height)
-    order = np.argsort(-np.abs(resid)) if b.height else np.zeros(0, dtype=np.int64)
-    keep = set(ids[:LABELLED]) | set(ids[-3:]) | {ids[i] for i in order[:4]} | highlight
+    by_score = list(np.argsort(-y)) if b.height else []
+    order = [int(i) for i in by_score[:labelled]] + [
+        i for i, p in enumerate(ids) if p in highlight and i not in by_score[:labelled]]
+    xr = (float(x.min()) - 0.04, float(x.max()) + 0.04) if b.height else (0.0, 1.0)
+    yr = (max(49.0, float(y.min()) - 4) if b.height else 49.0, 101.0)
+    text, pos, dropped = place_labels(x, y, names, order, xr, yr)
     fig = go.Figure(go.Scatter(
-        x=x, y=y, mode="markers+text", text=_labels(names, ids, keep),
-        textposition="top center", textfont={"size": 10, "color": "#5b6478"},
+        x=x, y=y, mode="markers+text", text=text, textposition=pos, cliponaxis=False,
+        textfont={"size": 10, "color": "#3d4556"},
         marker={"size": size, "opacity": 0.8,
                 "color": ["#d1495b" if p in highlight else "#1f5fbf" for p in ids]},
         customdata=np.column_stack([names, b["team"].to_numpy(), db]) if b.height else None,
@@ -85,20 +137,22 @@ def scatter_chart(board: pl.DataFrame, highlight: set[str]) -> go.Figure:
         fig.add_trace(go.Scatter(x=xs, y=slope * xs + icpt, mode="lines", hoverinfo="skip",
                                  line={"color": "#9aa3b2", "dash": "dash"}))
     _layout(fig, 460, showlegend=False)
-    fig.update_xaxes(title="EPA per dropback")
-    fig.update_yaxes(title="Passing Score",
-                     range=[max(49.0, float(y.min()) - 4) if b.height else 49.0, 101])
-    return fig
+    fig.update_xaxes(title="EPA per dropback", range=list(xr))
+    fig.update_yaxes(title="Passing Score", range=list(yr))
+    return fig, [names[i] for i in dropped]
 
 
-def components_chart(board: pl.DataFrame) -> go.Figure:
-    """Stacked (relative) bars of each QB's component contributions, plus the total."""
+def components_chart(board: pl.DataFrame, weights: dict[str, float] | None = None
+                     ) -> go.Figure:
+    """Stacked (relative) bars of each QB's component contributions, plus the total; a
+    component whose fitted weight is 0 contributes nothing and is left out (and out of the
+    legend)."""
     b = board.sort("rank", descending=True)
     names = [f"{r['passer_name']} ({r['team']})" for r in b.to_dicts()]
     fig = go.Figure()
     for c in COMPONENTS:
         col = f"val_{c}"
-        if col not in b.columns:
+        if col not in b.columns or (weights is not None and not weights.get(c)):
             continue
         fig.add_trace(go.Bar(x=b[col].to_list(), y=names, orientation="h", name=c,
                              marker_color=COMPONENT_COLORS.get(c),
@@ -117,9 +171,33 @@ def components_chart(board: pl.DataFrame) -> go.Figure:
     return fig
 
 
-def trajectory_chart(traj: pl.DataFrame, order: list[str]) -> go.Figure:
-    """Season-to-date score by week, one line per QB (game scores in the hover)."""
+def with_gaps(traj: pl.DataFrame, team_weeks: pl.DataFrame | None) -> pl.DataFrame:
+    """Trajectory rows plus a null row for every week his team played without him (between
+    his first and last game), so the line breaks at missed games; byes stay joined. Without
+    team weeks every week between his games without a game is a gap."""
+    out = []
+    for pid, t in traj.group_by("passer_id", maintain_order=True):
+        weeks = set(t["week"].to_list())
+        lo, hi = min(weeks), max(weeks)
+        if team_weeks is not None and team_weeks.height:
+            teams = set(t["team"].drop_nulls().to_list())
+            played = set(team_weeks.filter(pl.col("team").is_in(list(teams)))["week"].to_list())
+        else:
+            played = set(range(lo, hi + 1))
+        missed = sorted(w for w in played if lo < w < hi and w not in weeks)
+        if missed:
+            t = pl.concat([t, pl.DataFrame({"passer_id": [pid[0]] * len(missed),
+                                            "week": missed})], how="diagonal_relaxed")
+        out.append(t.sort("week"))
+    return pl.concat(out, how="diagonal_relaxed") if out else traj
+
+
+def trajectory_chart(traj: pl.DataFrame, order: list[str],
+                     team_weeks: pl.DataFrame | None = None) -> go.Figure:
+    """Season-to-date score by week, one line per QB (game scores in the hover); the line
+    breaks where he missed a game his team played."""
     fig = go.Figure()
+    traj = with_gaps(traj, team_weeks) if traj.height else traj
     for i, pid in enumerate(order):
         t = traj.filter(pl.col("passer_id") == pid).sort("week")
         if t.height == 0:
@@ -129,7 +207,7 @@ def trajectory_chart(traj: pl.DataFrame, order: list[str]) -> go.Figure:
         color = PALETTE[i % len(PALETTE)]
         fig.add_trace(go.Scatter(
             x=t["week"].to_list(), y=t["to_date"].to_list(), mode="lines+markers", name=name,
-            line={"color": color, "width": 2.5}, marker={"size": 6},
+            line={"color": color, "width": 2.5}, marker={"size": 6}, connectgaps=False,
             customdata=np.column_stack([t["game_score"].to_numpy(),
                                         t["opponent"].fill_null("").to_numpy()]),
             hovertemplate=name + " week %{x}: to date %{y:.1f}<br>game vs %{customdata[1]}: "

@@ -24,6 +24,7 @@ from passing_score.reports.leaderboard.board import available_seasons
 from passing_score.reports.leaderboard.export import atomic_write, check_out_path
 from passing_score.reports.leaderboard.terminal import format_number
 from passing_score.reports.report.charts import (
+    LABELLED,
     compare_chart,
     components_chart,
     html,
@@ -32,6 +33,13 @@ from passing_score.reports.report.charts import (
     trajectory_chart,
 )
 from passing_score.reports.report.data import check_qbs, season_rows, trajectories
+from passing_score.reports.report.sections import (
+    csv_href,
+    named,
+    playoff_rows,
+    season_scope,
+    split_leaders,
+)
 from passing_score.reports.validity.stats import pearson
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -63,7 +71,7 @@ def render(con: duckdb.DuckDBPyConnection, season: int, compare: int | None = No
                              f"(available seasons: {', '.join(map(str, seasons)) or 'none'})")
     if compare is not None and compare == season:
         raise InputError(f"--compare {compare} is the report's own season: pick another")
-    rows = season_rows(con, season, mv)
+    rows = named(con, season_rows(con, season, mv))
     board = rows.filter(pl.col("qualified").fill_null(False) & pl.col("rank").is_not_null()
                         ).sort("rank")
     if board.height == 0:
@@ -72,8 +80,13 @@ def render(con: duckdb.DuckDBPyConnection, season: int, compare: int | None = No
     highlight = set(chosen)
     agg = load_aggregator(con, mv) if table_exists(con, "score_weights") else None
     interval_pct = round(100 * float(agg.interval if agg is not None else INTERVAL))
-    games = query_pl(con, "SELECT * FROM qb_game_scores WHERE season = ? AND model_version = ?",
-                     [season, mv]) if table_exists(con, "qb_game_scores") else pl.DataFrame()
+    games = named(con, query_pl(con, "SELECT * FROM qb_game_scores WHERE season = ? AND "
+                                     "model_version = ?", [season, mv])
+                  ) if table_exists(con, "qb_game_scores") else pl.DataFrame()
+    scope = season_scope(season, games)
+    team_weeks = (games.filter(pl.col("season_type") == "REG").select("team", "week").unique()
+                  if games.height else None)
+    scatter, unlabelled = scatter_chart(board, highlight)
 
     comp_board = (rows.filter(pl.col("passer_id").is_in(chosen)) if chosen
                   else board.head(TOP_COMPONENTS))
@@ -84,16 +97,19 @@ def render(con: duckdb.DuckDBPyConnection, season: int, compare: int | None = No
 
     charts = {"intervals": html(interval_chart(board, highlight, interval_pct), True,
                                  "chart-intervals"),
-              "scatter": html(scatter_chart(board, highlight), False, "chart-scatter"),
-              "components": html(components_chart(comp_board), False, "chart-components"),
-              "trajectories": (html(trajectory_chart(traj, order), False, "chart-trajectories")
+              "scatter": html(scatter, False, "chart-scatter"),
+              "components": html(components_chart(comp_board, agg.weights if agg else None),
+                                 False, "chart-components"),
+              "trajectories": (html(trajectory_chart(traj, order, team_weeks), False,
+                                    "chart-trajectories")
                                if traj.height else "<p>No game scores for this season.</p>")}
 
     before: dict[str, float] = {}
     movers: list[dict[str, Any]] = []
     n_both, yoy_r = 0, None
     if compare is not None:
-        prev = season_rows(con, compare, mv).filter(pl.col("qualified").fill_null(False))
+        prev = named(con, season_rows(con, compare, mv)).filter(
+            pl.col("qualified").fill_null(False))
         before = dict(zip(prev["passer_id"].to_list(), prev["score"].to_list(), strict=True))
         both = board.join(prev.select("passer_id", pl.col("score").alias("before")),
                           on="passer_id").with_columns(
@@ -135,10 +151,11 @@ def render(con: duckdb.DuckDBPyConnection, season: int, compare: int | None = No
 
     exact = agg is not None and "season" in agg.scales
     traj_note = ("Season-to-date score after each week (the same shrinkage and scale as the "
-                 "leaderboard; the last point is the season score). Hover for each game's own "
-                 "score." if exact else
+                 "leaderboard; the last point is the season score)." if exact else
                  "Dropback-weighted running mean of each QB's game scores (this warehouse has "
-                 "no stored score parameters). Hover for each game's own score.")
+                 "no stored score parameters).") + (
+        " A line breaks where the QB missed a game his team played (byes stay joined). "
+        "Hover for each game's own score.")
     ingest = (fetch_one(con, "SELECT max(ingested_at) FROM ingest_log")
               if table_exists(con, "ingest_log") else None)
     fresh = {"last_season": None, "last_week": None,
@@ -150,10 +167,16 @@ def render(con: duckdb.DuckDBPyConnection, season: int, compare: int | None = No
         ["html", "j2"]), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     comp_subject = (f"the {len(chosen)} selected QBs" if chosen
                     else f"the top {comp_board.height} QBs")
+    splits, splits_note = split_leaders(con, season, mv)
+    weighted = [c for c in COMPONENTS if agg is None or agg.weights.get(c)]
     return env.get_template("report.html.j2").render(
         title=f"QB Passing Score: {season} season report"
               + (f" (vs {compare})" if compare is not None else ""),
-        season=season, compare=compare, season_label=f"{season} regular season",
+        season=season, compare=compare, season_label=scope["label"], scope=scope,
+        playoffs=playoff_rows(con, season, mv), splits=splits, splits_note=splits_note,
+        csv_href=csv_href(board), csv_name=f"passing_score_{season}_REG.csv",
+        unlabelled=", ".join(unlabelled), labelled=LABELLED,
+        unweighted=[c for c in COMPONENTS if c not in weighted],
         model_version=mv, generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
         freshness=fresh, kpis=kpis, rows=table_rows, charts=charts, interval_pct=interval_pct,
         components=[{"name": c, "short": COMPONENT_SHORT.get(c, c[:4])} for c in COMPONENTS],

@@ -160,7 +160,7 @@ def test_leaderboard_matches_the_season_table_and_filters_by_week(scored) -> Non
     assert np.allclose(board["score"].to_numpy(), table["score"].to_numpy())
     assert board["rank"].to_list() == list(range(1, board.height + 1))
     assert board["score_change"].null_count() == 0
-    w5 = lb.board(scored, season, through_week=5)
+    w5 = lb.board(scored, season, week=5)
     assert w5["week"][0] == 5 and w5["dropbacks"].max() <= 5 * PER_GAME
     assert set(w5.columns) >= {"rank", "passer_name", "team", "score", "score_low",
                                "score_high", "comp_completion", "epa_per_dropback", "cpoe",
@@ -176,7 +176,7 @@ def test_leaderboard_matches_the_season_table_and_filters_by_week(scored) -> Non
 def test_bad_input_is_one_line(scored, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="season 1999"):
         lb.board(scored, 1999)
-    with pytest.raises(InputError, match="season type"):
+    with pytest.raises(InputError, match="season_type"):
         lb.board(scored, SEASONS[0], season_type="PRE")
     with pytest.raises(InputError, match="model version"):
         scoring.score(scored, "nope")

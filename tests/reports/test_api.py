@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -69,7 +70,38 @@ def test_health_and_openapi(client: TestClient) -> None:
     assert {"/health", "/seasons", "/leaderboard", "/qbs/{passer_id}",
             "/qbs/{passer_id}/games", "/games/{game_id}/scores"} <= set(spec["paths"])
     assert "LeaderboardRow" in spec["components"]["schemas"]
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/assets/swagger/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower()
+    assert client.get("/assets/swagger/swagger-ui-bundle.js").status_code == 200
+    undocumented = [(path, p["name"]) for path, ops in spec["paths"].items()
+                    for op in ops.values() for p in op.get("parameters", [])
+                    if not p.get("description")]
+    assert undocumented == []
+    params = {p["name"]: p for p in spec["paths"]["/leaderboard"]["get"]["parameters"]}
+    assert "deep" in json.dumps(params["split"]["schema"]) and "red_zone" in json.dumps(
+        params["split"]["schema"])
+    assert "ALL" in json.dumps(params["season_type"]["schema"])
+
+
+def test_head_is_allowed_on_every_get_route(client: TestClient) -> None:
+    for url in ("/health", "/seasons", "/leaderboard", f"/qbs/{qb(0)}", f"/qbs/{qb(0)}/games",
+                "/games/2023_01_BUF_CIN/scores", "/", "/docs", "/openapi.json",
+                "/static/app.js"):
+        get, head = client.get(url), client.head(url)
+        assert head.status_code == get.status_code == 200, url
+        assert head.content == b"" and head.headers.get("etag") == get.headers.get("etag")
+    assert client.head("/qbs/00-9999999").status_code == 404
+    assert client.post("/health").status_code == 405
+
+
+def test_every_list_is_under_rows_with_total(client: TestClient) -> None:
+    for url in ("/seasons", "/leaderboard", f"/qbs/{qb(0)}", f"/qbs/{qb(0)}/games",
+                "/games/2023_01_BUF_CIN/scores"):
+        body = client.get(url).json()
+        assert isinstance(body["rows"], list) and body["total"] >= len(body["rows"]) > 0, url
+        lists = [k for k, v in body.items() if isinstance(v, list) and k != "model_versions"]
+        assert lists == ["rows"], (url, lists)
 
 
 def test_seasons(client: TestClient) -> None:
@@ -77,11 +109,11 @@ def test_seasons(client: TestClient) -> None:
     assert r.status_code == 200 and r.headers["cache-control"] == "public, max-age=30"
     body = r.json()
     assert body["model_version"] == MV and body["model_versions"] == [MV]
-    reg = {s["season"]: s for s in body["seasons"] if s["season_type"] == "REG"}
+    reg = {s["season"]: s for s in body["rows"] if s["season_type"] == "REG"}
     assert set(reg) == set(SEASONS)
     assert reg[2023]["last_week"] == REG_WEEKS and reg[2023]["games"] == 4 * REG_WEEKS
     assert reg[2023]["qbs"] == 9 and reg[2023]["qualified"] == 8
-    assert [s["season_type"] for s in body["seasons"][:3]] == ["REG", "POST", "ALL"]
+    assert [s["season_type"] for s in body["rows"][:3]] == ["REG", "POST", "ALL"]
 
 
 def test_leaderboard_rows_pagination_and_headers(client: TestClient) -> None:
@@ -89,7 +121,7 @@ def test_leaderboard_rows_pagination_and_headers(client: TestClient) -> None:
     assert r.status_code == 200
     b = r.json()
     assert b["season"] == SEASONS[-1] and b["season_type"] == "REG" and b["total"] == 8
-    assert b["through_week"] == REG_WEEKS and b["week"] is None and b["limit"] == 50
+    assert b["week"] == REG_WEEKS and b["game_week"] is None and b["limit"] == 50
     assert [row["rank"] for row in b["rows"]] == list(range(1, 9))
     assert set(ROW_COLUMNS) <= set(b["rows"][0])
     assert r.headers["cache-control"] == "public, max-age=30" and r.headers["etag"]
@@ -97,8 +129,11 @@ def test_leaderboard_rows_pagination_and_headers(client: TestClient) -> None:
     assert page["total"] == 8 and [x["rank"] for x in page["rows"]] == [4, 5, 6]
     past = client.get("/leaderboard", params={"limit": 5, "offset": 100}).json()
     assert past["total"] == 8 and past["rows"] == []
-    week = client.get("/leaderboard", params={"week": 5, "season": 2023}).json()
-    assert week["week"] == 5 and BACKUP_ID not in [x["passer_id"] for x in week["rows"]]
+    week = client.get("/leaderboard", params={"game_week": 5, "season": 2023}).json()
+    assert week["game_week"] == 5 and BACKUP_ID not in [x["passer_id"] for x in week["rows"]]
+    assert all(x["game_id"].startswith("2023_05_") and x["opponent"] for x in week["rows"])
+    both = client.get("/leaderboard", params={"season_type": "ALL"}).json()
+    assert both["season_type"] == "ALL" and both["total"] >= 8
     post = client.get("/leaderboard", params={"season_type": "post"}).json()
     assert post["season_type"] == "POST" and post["total"] == 4
     mind = client.get("/leaderboard", params={"min_dropbacks": 1}).json()
@@ -129,14 +164,14 @@ def test_qb_endpoints(client: TestClient) -> None:
     assert r.status_code == 200
     body = r.json()
     assert body["passer_name"] == "P.Mahomes" and body["model_version"] == MV
-    assert [(s["season"], s["season_type"]) for s in body["seasons"]] == [
+    assert [(s["season"], s["season_type"]) for s in body["rows"]] == [
         (2022, "REG"), (2022, "POST"), (2022, "ALL"), (2023, "REG"), (2023, "POST"),
         (2023, "ALL")]
     games = client.get(f"/qbs/{qb(0)}/games", params={"season": 2023}).json()
-    assert games["total"] == REG_WEEKS + 1 and len(games["games"]) == REG_WEEKS + 1
-    assert [g["week"] for g in games["games"]] == list(range(1, REG_WEEKS + 2))
+    assert games["total"] == REG_WEEKS + 1 and len(games["rows"]) == REG_WEEKS + 1
+    assert [g["week"] for g in games["rows"]] == list(range(1, REG_WEEKS + 2))
     page = client.get(f"/qbs/{qb(0)}/games", params={"limit": 2, "offset": 2}).json()
-    assert page["total"] == 2 * (REG_WEEKS + 1) and [g["week"] for g in page["games"]] == [3, 4]
+    assert page["total"] == 2 * (REG_WEEKS + 1) and [g["week"] for g in page["rows"]] == [3, 4]
     backup = client.get(f"/qbs/{BACKUP_ID}").json()
     assert backup["passer_name"] == BACKUP_NAME  # unicode names pass through
 
@@ -146,8 +181,8 @@ def test_game_scores(client: TestClient) -> None:
     assert r.status_code == 200
     body = r.json()
     assert body["season"] == 2023 and body["week"] == 1 and body["season_type"] == "REG"
-    assert {s["team"] for s in body["scores"]} == {"BUF", "CIN"}
-    scores = [s["score"] for s in body["scores"]]
+    assert {s["team"] for s in body["rows"]} == {"BUF", "CIN"}
+    scores = [s["score"] for s in body["rows"]]
     assert scores == sorted(scores, reverse=True)
 
 
@@ -155,7 +190,7 @@ def test_game_scores(client: TestClient) -> None:
     "/qbs/00-9999999", "/qbs/00-9999999/games", "/games/2030_01_AAA_BBB/scores",
     "/leaderboard?season=1999", "/qbs/00-0030001/games?season=1999",
     "/leaderboard?model_version=nope", "/seasons?model_version=nope",
-    "/leaderboard?week=12", "/leaderboard?team=NYG", "/leaderboard?through_week=3",
+    "/leaderboard?game_week=12", "/leaderboard?team=NYG", "/leaderboard?week=3",
     "/leaderboard?split=deep",
     "/qbs/" + quote("Ł☃é"), "/games/" + quote("🏈") + "/scores",
     "/qbs/" + "9" * 500, "/qbs/" + quote("1' OR '1'='1"),
@@ -179,7 +214,7 @@ def test_sql_looking_data_leaves_the_warehouse_intact(client: TestClient) -> Non
     "/leaderboard?week=0", "/leaderboard?week=x", "/leaderboard?season_type=PRE",
     "/leaderboard?season_type=REG%27%20OR%201=1", "/leaderboard?team=KC%27--",
     "/leaderboard?split=" + quote("deep'; DROP TABLE plays"), "/leaderboard?sort=nope",
-    "/leaderboard?sort=" + quote("score; DROP"), "/leaderboard?week=2&through_week=3",
+    "/leaderboard?sort=" + quote("score; DROP"), "/leaderboard?game_week=2&week=3",
     "/leaderboard?min_dropbacks=-5", "/qbs/00-0030001/games?season=x",
     "/qbs/00-0030001/games?limit=9999",
 ])
@@ -307,11 +342,16 @@ def test_season_to_date_boards_when_play_predictions_exist(
     assert h["season_to_date_boards"]
     full = scored_client.get("/leaderboard").json()
     assert full["total"] > 0 and full["rows"][0]["score_change"] is not None
-    w3 = scored_client.get("/leaderboard", params={"through_week": 3}).json()
-    assert w3["through_week"] == 3 and w3["rows"][0]["dropbacks"] <= 90
-    deep = scored_client.get("/leaderboard", params={"split": "deep", "through_week": 4})
+    w3 = scored_client.get("/leaderboard", params={"week": 3}).json()
+    assert w3["week"] == 3 and w3["rows"][0]["dropbacks"] <= 90
+    old = scored_client.get("/leaderboard", params={"through_week": 3}).json()
+    assert old["rows"] == w3["rows"]  # the deprecated name of week
+    deep = scored_client.get("/leaderboard", params={"split": "deep", "week": 4})
     assert deep.status_code == 200 and deep.json()["split"] == "deep"
-    full4 = scored_client.get("/leaderboard", params={"through_week": 4}).json()
+    bad = scored_client.get("/leaderboard", params={"split": "deep", "game_week": 4})
+    assert bad.status_code == 422 and "--" not in bad.json()["detail"]
+    assert "use week (the season through a week), not game_week" in bad.json()["detail"]
+    full4 = scored_client.get("/leaderboard", params={"week": 4}).json()
     assert deep.json()["rows"] != full4["rows"]  # only the deep throws were scored
 
 
@@ -325,7 +365,7 @@ def test_concurrent_requests_and_a_swap_under_load(score_db: Path, tmp_path: Pat
     con.close()
     app = create_app(db)
     urls = ["/leaderboard", f"/qbs/{qb(1)}", f"/qbs/{qb(2)}/games?season=2023",
-            "/games/2023_01_BUF_CIN/scores", "/seasons", "/leaderboard?week=3"]
+            "/games/2023_01_BUF_CIN/scores", "/seasons", "/leaderboard?game_week=3"]
     codes: list[int] = []
     with TestClient(app) as c:
         def hammer(k: int) -> None:
@@ -362,7 +402,7 @@ def test_several_model_versions(score_db: Path, tmp_path: Path) -> None:
         assert c.get("/leaderboard", params={"model_version": "pm-old",
                                              "season": 2023}).status_code == 404
         assert c.get(f"/qbs/{qb(0)}", params={"model_version": "pm-old"}).json()[
-            "seasons"][-1]["season"] == 2022
+            "rows"][-1]["season"] == 2022
 
 
 def test_repeated_gets_are_answered_before_routing_with_the_same_bytes(

@@ -171,3 +171,66 @@ def test_report_renders_in_headless_chromium(report_file: Path, tmp_path: Path) 
         pixels = np.asarray(rgb)
         background = (pixels > 240).all(axis=2).mean()
         assert background < 0.9, f"{background:.0%} near-white: blank page?"
+
+
+def test_sections_wording_and_download(report_file: Path) -> None:
+    html = report_file.read_text(encoding="utf-8")
+    for section in ("playoffs", "splits"):
+        assert f'id="{section}"' in html
+    assert "2023 regular season through week 6" in html
+    assert "data through" not in html and "week 7</span>" not in html
+    assert "playoffs through week 7" in html
+    for split in ("deep", "under pressure", "red zone"):
+        assert f"<h3>{split}</h3>" in html
+    m = re.search(r'href="data:text/csv;charset=utf-8,([^"]+)" download="([^"]+)"', html)
+    assert m and m.group(2) == "passing_score_2023_REG.csv"
+    from urllib.parse import unquote
+
+    csv = unquote(m.group(1)).splitlines()
+    assert csv[0].startswith("rank,passer_id,passer_name,passer_full_name,team")
+    assert "Bubble area is proportional to dropbacks" in html and "@media print" in html
+
+
+def test_scatter_labels_do_not_collide_and_name_the_leader() -> None:
+    from passing_score.reports.report.charts import CHAR_PX, place_labels
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([[0.30, 0.29, 0.28, 0.20, 0.21], rng.uniform(-0.2, 0.2, 30)])
+    y = np.concatenate([[98.5, 97.9, 97.5, 95.0, 95.2], rng.uniform(55, 90, 30)])
+    names = ["Lamar Jackson", "Josh Allen", "Joe Burrow", "Jordan Love", "Brock Purdy",
+             *[f"QB {i}" for i in range(30)]]
+    text, pos, dropped = place_labels(x, y, names, list(range(8)), (-0.25, 0.34), (49.0, 101.0))
+    assert text[0] == "Lamar Jackson"  # the leader is named, inside the plot
+    assert all(text[i] or i in dropped for i in range(8))
+    assert CHAR_PX > 0 and len(pos) == len(x)
+
+
+def test_trajectories_break_at_missed_games_not_byes() -> None:
+    from passing_score.reports.report.charts import with_gaps
+
+    traj = pl.DataFrame({"passer_id": ["a"] * 4, "team": ["KC"] * 4, "week": [1, 2, 5, 6],
+                         "to_date": [80.0, 81.0, 82.0, 83.0], "passer_name": ["A"] * 4})
+    team_weeks = pl.DataFrame({"team": ["KC"] * 5, "week": [1, 2, 4, 5, 6]})  # bye in week 3
+    out = with_gaps(traj, team_weeks)
+    assert out["week"].to_list() == [1, 2, 4, 5, 6] and out["to_date"][2] is None
+
+
+def test_full_names_and_weighted_legend(tmp_path: Path) -> None:
+    from passing_score.pipeline.foundation.warehouse import connect
+    from passing_score.pipeline.ingest.players import write_players
+    from passing_score.reports.report.charts import components_chart
+
+    db = make_scored_warehouse(tmp_path / "w.duckdb")
+    con = connect(db)
+    write_players(con, pl.DataFrame({"gsis_id": [qb(0)], "full_name": ["Patrick Mahomes"],
+                                     "short_name": ["P.Mahomes"], "first_season": [2017],
+                                     "last_season": [2024]}), "test")
+    html = report.render(con, SEASONS[-1])
+    rows = query_pl(con, "SELECT * FROM qb_season_scores WHERE season = ? AND season_type = "
+                         "'REG' AND qualified", [SEASONS[-1]])
+    con.close()
+    assert "Patrick Mahomes" in html
+    fig = components_chart(rows, {"completion": 0.3, "interception": 0.1, "sack": 0.0,
+                                  "yards": 0.5, "aggressiveness": 0.02})
+    assert [t.name for t in fig.data] == ["completion", "interception", "yards",
+                                          "aggressiveness", "play value"]

@@ -36,7 +36,7 @@ def test_api_answers_old_or_new_week_never_a_mix_during_update(
     seen: list[tuple[bool, int, str, str]] = []  # (update running, status, url, body)
     with TestClient(create_app(db)) as c:
         before = c.get(board)
-        assert before.status_code == 200 and before.json()["through_week"] == lg.week - 1
+        assert before.status_code == 200 and before.json()["week"] == lg.week - 1
         assert _weeks(c.get("/health").json()) == (lg.week - 1, lg.week - 1)
         proc = subprocess.Popen([*CLI, "update", "--season", str(lg.season), "--week",
                                  str(lg.week), "--path", str(lg.week_dir)],
@@ -64,7 +64,7 @@ def test_api_answers_old_or_new_week_never_a_mix_during_update(
             t.join(30)
         assert proc.returncode == 0, err
         after = c.get(board)
-        assert after.json()["through_week"] == lg.week
+        assert after.json()["week"] == lg.week
         assert _weeks(c.get("/health").json()) == (lg.week, lg.week)
 
     during = [s for s in seen if s[0]]

@@ -233,7 +233,7 @@ def test_out_without_a_file_format_is_an_error(scored_db: Path, sandbox: Path) -
     (["--sort", "-score'--"], "cannot sort by"),
     (["--split", "deep'); DROP TABLE plays;--"], "--split"),
     (["--model-version", "x' OR '1'='1"], "model version"),
-    (["--season-type", "REG' OR 1=1"], "season type"),
+    (["--season-type", "REG' OR 1=1"], "--season-type"),
     (["--min-dropbacks", HUGE], "min-dropbacks"),
     (["--min-dropbacks", "-1"], "min-dropbacks"),
     (["--week", "99999"], "99999"),
