@@ -21,8 +21,6 @@ from passing_score.features.build import BuildReport, build_dropbacks
 from passing_score.features.read import dropback_seasons, load_dropbacks
 from passing_score.models import artifact
 from passing_score.models.artifact import Artifact
-from passing_score.models.training import ensure_baselines, split_seasons, train_models
-from passing_score.models.training import evaluate as evaluate_artifact
 from passing_score.pipeline.foundation.config import Settings
 from passing_score.pipeline.foundation.errors import InputError, WarehouseError
 from passing_score.pipeline.foundation.versions import current_version
@@ -120,6 +118,8 @@ def train(settings: Settings, train_seasons: str | None = None,
           holdout_season: int | None = None, seed: int = 0, baselines: bool = False,
           progress: Progress | None = None) -> Path:
     """Fit the play models on the chosen seasons and save the artifact; returns its folder."""
+    from passing_score.models.training import split_seasons, train_models
+
     con = connect(settings.db, read_only=True)
     try:
         seasons = training_seasons(dropback_seasons(con), train_seasons, holdout_season)
@@ -133,6 +133,8 @@ def train(settings: Settings, train_seasons: str | None = None,
 def planned_version(settings: Settings, holdout_season: int | None = None,
                     seed: int = 0) -> str:
     """The version `train` would produce now (same code, seasons and data give the same)."""
+    from passing_score.models.training import split_seasons
+
     con = connect(settings.db, read_only=True)
     try:
         seasons = training_seasons(dropback_seasons(con), None, holdout_season)
@@ -156,6 +158,9 @@ def evaluate(settings: Settings, holdout: int, seed: int = 0,
              progress: Progress | None = None) -> dict[str, Any]:
     """Held-out metrics of every play model and baseline on season `holdout`, with the newest
     artifact trained before it (trained now when there is none)."""
+    from passing_score.models.training import ensure_baselines, train_models
+    from passing_score.models.training import evaluate as evaluate_artifact
+
     con = connect(settings.db, read_only=True)
     try:
         have = dropback_seasons(con)
@@ -185,9 +190,12 @@ def evaluate(settings: Settings, holdout: int, seed: int = 0,
 
 
 def model_for_scoring(settings: Settings, model_version: str | None = None) -> Artifact:
-    """The artifact `score` uses: the named version, else the newest trained one. Loaded
-    before any writer connection opens, so the lock is held only for the writes."""
-    return artifact.load(artifact.resolve(settings.models_dir, model_version))
+    """The artifact `score` uses: the named version, else the newest trained one. Its scorer
+    is loaded before any writer connection opens, so the lock is held only for the writes
+    (and the fitted torch / scikit-learn models are read only when it has no scorer yet)."""
+    art = artifact.load(artifact.resolve(settings.models_dir, model_version), models=False)
+    _ = art.scorer
+    return art
 
 
 def model_for_update(settings: Settings, model_version: str | None = None) -> Artifact:

@@ -19,10 +19,37 @@ from passing_score.pipeline.foundation.warehouse import (
 SOURCE_TABLE_EXTRAS = ("source", "source_key", "ingested_at")
 
 
+SCALE = 1e6  # numbers are compared to 1e-6 (text files round floats; pbp values are small)
+
+
+def _value_hashes(df: pl.DataFrame) -> pl.DataFrame:
+    """One hash per value, the same whatever file format the value came from: columns in name
+    order; numbers, flags and numeric text hashed as float64 rounded to 1e-6 (a CSV reader
+    infers integers, booleans or numbers where parquet stores doubles or text, and text
+    writers round floats); other text as text; nulls as null. Decided value by value, so a
+    game hashes the same in any file that holds it."""
+    exprs = []
+    for name in sorted(df.columns):
+        c, dtype = pl.col(name), df.schema[name]
+        if dtype.is_numeric() or dtype == pl.Boolean:
+            h = (c.cast(pl.Float64) * SCALE).round().hash(seed=1)
+        elif dtype == pl.Null:
+            h = pl.lit(None, pl.UInt64)
+        else:
+            text = c.cast(pl.String)
+            num = text.cast(pl.Float64, strict=False)
+            h = (pl.when(num.is_not_null())
+                 .then((num * SCALE).round().hash(seed=1))
+                 .otherwise(text.hash(seed=2)))
+        exprs.append(pl.when(c.is_null()).then(None).otherwise(h).cast(pl.UInt64).alias(name))
+    return df.select(exprs)
+
+
 def game_hashes(df: pl.DataFrame) -> pl.DataFrame:
-    """Per-game content hash (order independent) of the source columns of a plays frame."""
+    """Per-game content hash (order and file-format independent) of the source columns of a
+    plays frame: the same plays published as parquet or CSV hash the same."""
     src = df.drop([c for c in (*SOURCE_TABLE_EXTRAS, "game_week") if c in df.columns])
-    src = src.select(sorted(src.columns))
+    src = _value_hashes(src)
     h = src.hash_rows(seed=0)
     return (
         pl.DataFrame({"game_id": df["game_id"], "hi": h // (1 << 32), "lo": h % (1 << 32)})
