@@ -236,12 +236,33 @@ def score(settings: Settings, model_version: str | None = None, full: bool = Fal
         con.close()
 
 
+def game_week(game_id: str) -> tuple[int, int]:
+    """(season, week) of an nflverse game id `SEASON_WW_AWAY_HOME`; InputError otherwise."""
+    parts = game_id.split("_")
+    if len(parts) != 4 or not (parts[0].isdigit() and parts[1].isdigit()):
+        raise InputError(f"--game {game_id!r}: use an nflverse game id like 2024_18_CLE_BAL")
+    return int(parts[0]), int(parts[1])
+
+
+def live_update(settings: Settings, game_id: str, source: str = "local",
+                path: Path | None = None, on_stage: Stage = _noop) -> UpdateSummary:
+    """Re-score one game from a (partial) play-by-play file of it, as one transaction: the
+    weekly update restricted to that game. A file without nflverse's closing "END GAME" play
+    marks the game in progress (`game_status.final` false); a later complete file replaces it."""
+    season, week = game_week(game_id)
+    return weekly_update(settings, season, week, source, path, on_stage, game=game_id)
+
+
 def weekly_update(settings: Settings, season: int, week: int, source: str = "local",
-                  path: Path | None = None, on_stage: Stage = _noop) -> UpdateSummary:
-    """Ingest one week, rebuild its features, predict with the frozen model and rescore, as a
-    single transaction; any rejected file aborts the whole update (nothing is written)."""
+                  path: Path | None = None, on_stage: Stage = _noop,
+                  game: str | None = None) -> UpdateSummary:
+    """Ingest one week (or one `game` of it), rebuild its features, predict with the frozen
+    model and rescore, as a single transaction; any rejected file aborts the whole update
+    (nothing is written)."""
     t0 = time.perf_counter()
     flt = PlayFilter.parse(str(season), str(week), None)
+    if game is not None:
+        flt = PlayFilter(flt.seasons, flt.weeks, None, game)
     art = model_for_update(settings)  # fails before touching the warehouse
     src = make_source(source, path, settings.default_pbp_path)
     batches = list(src.batches(flt.seasons))
@@ -261,7 +282,8 @@ def weekly_update(settings: Settings, season: int, week: int, source: str = "loc
                 raise InputError(f"update {season} week {week} aborted, nothing written: "
                                  f"{ing.rejected[0].error}")
             if not any(r.status in ("loaded", "unchanged") for r in ing.results):
-                raise InputError(f"update: no plays of {season} week {week} in the {source} "
+                what = f"game {game}" if game else f"{season} week {week}"
+                raise InputError(f"update: no plays of {what} in the {source} "
                                  f"source{f' at {path}' if path else ''}")
             fb = build_dropbacks(con, full=False,
                                  on_progress=lambda d, t: on_stage("features", d, t))

@@ -61,6 +61,25 @@ def game_hashes(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def game_status(df: pl.DataFrame, live: bool = False) -> pl.DataFrame:
+    """Per game: final or in progress, the wall time of its last play (`time_of_day`) and the
+    quarter and clock of its last play. A game loaded as a live game (`update --game`) is in
+    progress until its plays include nflverse's closing "END GAME" row; other loads are
+    final."""
+    def col(name: str) -> pl.Expr:
+        return pl.col(name).cast(pl.String) if name in df.columns else pl.lit(None, pl.String)
+
+    secs = pl.col("quarter_seconds_remaining").cast(pl.Int64)
+    clock = col("time").fill_null(pl.format("{}:{}", (secs // 60).cast(pl.String).str.zfill(2),
+                                            (secs % 60).cast(pl.String).str.zfill(2)))
+    last = df.sort("play_id").group_by("game_id", maintain_order=True).agg(
+        (col("desc").str.strip_chars().str.to_uppercase() == "END GAME").any().alias("final"),
+        col("time_of_day").drop_nulls().max().alias("last_play_at"),
+        pl.format("Q{} {}", col("qtr").last(), clock.last()).alias("last_play"),
+        pl.len().cast(pl.Int64).alias("plays"))
+    return last.with_columns(pl.col("final").fill_null(False) | (not live))
+
+
 @dataclass
 class WriteResult:
     """What one transactional write did."""
@@ -114,7 +133,7 @@ def _ensure_plays_columns(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> N
 
 
 def write_games(con: duckdb.DuckDBPyConnection, df: pl.DataFrame, source: str,
-                source_key: str) -> WriteResult:
+                source_key: str, live: bool = False) -> WriteResult:
     """Replace the games of `df` whose content changed; caller holds the transaction."""
     tables.create(con, "ingested_games")
     hashes = game_hashes(df)
@@ -134,6 +153,9 @@ def write_games(con: duckdb.DuckDBPyConnection, df: pl.DataFrame, source: str,
                 "now()::TIMESTAMP AS ingested_at FROM _new", [source, source_key])
     con.execute("INSERT OR REPLACE INTO ingested_games SELECT game_id, content_hash, rows, "
                 "?, ?, now()::TIMESTAMP FROM _changed", [source, source_key])
-    con.unregister("_changed")
-    con.unregister("_new")
+    tables.ensure(con, "game_status")
+    con.register("_status", game_status(new, live))
+    con.execute("INSERT OR REPLACE INTO game_status SELECT *, now()::TIMESTAMP FROM _status")
+    for view in ("_changed", "_new", "_status"):
+        con.unregister(view)
     return WriteResult(new.height, hashes.height, changed.height)
