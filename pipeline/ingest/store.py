@@ -29,19 +29,18 @@ def _value_hashes(df: pl.DataFrame) -> pl.DataFrame:
     writers round floats); other text as text; nulls as null. Decided value by value, so a
     game hashes the same in any file that holds it."""
     exprs = []
-    for name in sorted(df.columns):
+    for name in sorted(df.columns):  # one seed: a null hashes alike in any column type
         c, dtype = pl.col(name), df.schema[name]
         if dtype.is_numeric() or dtype == pl.Boolean:
             h = (c.cast(pl.Float64) * SCALE).round().hash(seed=1)
         elif dtype == pl.Null:
-            h = pl.lit(None, pl.UInt64)
+            h = c.hash(seed=1)
         else:
             text = c.cast(pl.String)
             num = text.cast(pl.Float64, strict=False)
-            h = (pl.when(num.is_not_null())
-                 .then((num * SCALE).round().hash(seed=1))
-                 .otherwise(text.hash(seed=2)))
-        exprs.append(pl.when(c.is_null()).then(None).otherwise(h).cast(pl.UInt64).alias(name))
+            h = (pl.when(num.is_not_null()).then((num * SCALE).round().hash(seed=1))
+                 .otherwise(text.hash(seed=1)))
+        exprs.append(h.alias(name))
     return df.select(exprs)
 
 
