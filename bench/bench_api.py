@@ -285,6 +285,33 @@ def load(port: int, boards: list[str], qbs: list[str], seconds: float,
     }
 
 
+def workers_throughput(db: Path, seconds: float, clients: int) -> dict[str, Any]:
+    """Closed-loop throughput of `passing-score serve --workers W` for W = 1 and 2, in turn,
+    on the same warm URLs (the load generator shares the machine's CPUs with the server)."""
+    out: dict[str, Any] = {}
+    for w in (1, 2):
+        port = free_port()
+        base = f"http://{HOST}:{port}"
+        proc = subprocess.Popen([sys.executable, "-m", "passing_score.pipeline.cli", "--db",
+                                 str(db), "serve", "--port", str(port), "--workers", str(w)],
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_ready(base, proc)
+            boards, qbs, _, _ = targets(base)
+            for _ in range(2 * w):  # warm every worker's cache (the kernel spreads sockets)
+                cold(port, sorted(set(boards + qbs)))
+            load_1m = os.getloadavg()[0]
+            r = load(port, boards, qbs, seconds, clients)
+            out[f"workers_{w}"] = {"requests_per_s": r["requests_per_s"],
+                                   "latency_ms": r["latency_ms"], "errors": r["errors"],
+                                   "load_average_1m_at_start": round(load_1m, 2)}
+        finally:
+            stop_server(proc)
+    one, two = out["workers_1"]["requests_per_s"], out["workers_2"]["requests_per_s"]
+    out["ratio_2_over_1"] = round(two / one, 2) if one else None
+    return out
+
+
 def run(db: Path, seconds: float, clients: int, rate: float,
         root: Path = ROOT) -> dict[str, Any] | None:
     """Start the server, measure, stop it; None (with a message) when there is nothing to do."""
@@ -332,6 +359,8 @@ def main() -> int:
     result = run(args.db, args.seconds, args.clients, args.rate, args.app_root.resolve())
     if result is None:
         return 0
+    if args.app_root.resolve() == ROOT:
+        result["workers"] = workers_throughput(args.db, min(args.seconds, 15.0), args.clients)
     for k, v in result.items():
         print(f"{k}: {v}")
     write_result(args.name, result)

@@ -46,6 +46,31 @@ def in_memory_copy(db: Path, model_version: str | None) -> tuple[duckdb.DuckDBPy
     return con, mv
 
 
+def predictions(db: Path, models_dir: Path, repeats: int) -> dict[str, Any] | None:
+    """Dropbacks per second of `predict_dropbacks` over every dropback of the warehouse with
+    the newest artifact's scorer: all play models, grid means, quantiles and PITs (what
+    `score` writes to play_predictions). Best of `repeats` after one warm-up call."""
+    from passing_score.models import artifact
+    from passing_score.models.predict import predict_dropbacks
+    from passing_score.pipeline.foundation.warehouse import query_pl
+
+    try:
+        art = artifact.load(artifact.resolve(models_dir), models=False)
+    except PassingScoreError as exc:
+        print(f"predictions skipped: {exc}")
+        return None
+    con = duckdb.connect(str(db), read_only=True)
+    df = query_pl(con, "SELECT * FROM dropbacks ORDER BY game_id, play_id")
+    con.close()
+    predict_dropbacks(art.scorer, df.head(1000), art.version)  # loads the compiled kernels
+    load = os.getloadavg()
+    t = best_of(lambda: predict_dropbacks(art.scorer, df, art.version), repeats)
+    return {"model_version": art.version, "dropbacks": df.height, "seconds": round(t, 3),
+            "dropbacks_per_s": round(df.height / t), "target_dropbacks_per_s": 50_000,
+            "numba_threads": int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count() or 1)),
+            "load_average_before": [round(x, 2) for x in load]}
+
+
 def run(db: Path, model_version: str | None, repeats: int) -> dict[str, Any] | None:
     """Time a full score (fit + all seasons), a frozen rescore, one week and a board."""
     if not db.exists():
@@ -94,6 +119,8 @@ def main() -> int:
     ap.add_argument("--db", type=Path, default=Path(os.environ.get(
         "PASSING_SCORE_DB", ROOT / "data" / "warehouse.duckdb")))
     ap.add_argument("--model-version", default=None)
+    ap.add_argument("--models-dir", type=Path, default=Path(os.environ.get(
+        "PASSING_SCORE_DATA_DIR", ROOT / "data")) / "models")
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     try:
@@ -103,6 +130,7 @@ def main() -> int:
         return 0
     if result is None:
         return 0
+    result["predictions"] = predictions(args.db, args.models_dir, args.repeats)
     for k, v in result.items():
         print(f"{k}: {v}")
     write_result("scoring", result)

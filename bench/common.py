@@ -23,12 +23,26 @@ def shared_pbp() -> Path:
 def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
     return {"platform": platform.platform(), "python": platform.python_version(),
-            "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()}
+            "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+            "load_average_at_write": [round(x, 2) for x in os.getloadavg()],
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
 
 
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far (ru_maxrss, KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def interleaved(fns: dict[str, Callable[[], Any]], repeats: int = 3) -> dict[str, float]:
+    """Best wall time of each function, run in turn (a b a b ...) so a change in the
+    machine's load hits both sides alike; the ratio of two bests is the figure to quote."""
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t)
+    return best
 
 
 def best_of(fn: Callable[[], Any], repeats: int = 3) -> float:

@@ -8,6 +8,7 @@ inside). Loading checks every file and names the broken one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -17,8 +18,6 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-
-import joblib
 
 from passing_score.models.samples import TARGETS
 from passing_score.pipeline.foundation.errors import PassingScoreError
@@ -53,17 +52,52 @@ def make_version(train_seasons: list[int], val_season: int, n_rows: int, seed: i
 
 @dataclass
 class Artifact:
-    """A loaded artifact."""
+    """A loaded artifact: its metadata at once, the fitted models when first used (reading
+    them imports torch and scikit-learn), the scorer from `scorer.npz` when present."""
 
     path: Path
     meta: dict[str, Any]
-    play_models: Any
-    baselines: Any
+    _play_models: Any = None
+    _baselines: Any = None
+    _scorer: Any = None
 
     @property
     def version(self) -> str:
         """The model version."""
         return str(self.meta["version"])
+
+    @property
+    def play_models(self) -> Any:
+        """The fitted play models (play_models.joblib)."""
+        if self._play_models is None:
+            self._play_models = _load_part(self.path / "play_models.joblib")
+        return self._play_models
+
+    @property
+    def baselines(self) -> Any:
+        """The comparison baselines, or None until `evaluate` has fitted them."""
+        if self._baselines is None and (self.path / "baselines.joblib").exists():
+            self._baselines = _load_part(self.path / "baselines.joblib")
+        return self._baselines
+
+    @baselines.setter
+    def baselines(self, value: Any) -> None:
+        self._baselines = value
+
+    @property
+    def scorer(self) -> Any:
+        """The play models as arrays for scoring (models.inference.Scorer): read from
+        scorer.npz, else made from the fitted models once and saved beside them."""
+        if self._scorer is None:
+            from passing_score.models.inference import Scorer
+
+            sc = Scorer.load(self.path)
+            if sc is None:
+                sc = Scorer.from_play_models(self.play_models)
+                with contextlib.suppress(OSError):  # a read-only folder: made again next time
+                    sc.save(self.path)
+            self._scorer = sc
+        return self._scorer
 
 
 def save(root: Path, meta: dict[str, Any], play_models: Any, baselines: Any) -> Path:
@@ -72,7 +106,12 @@ def save(root: Path, meta: dict[str, Any], play_models: Any, baselines: Any) -> 
     tmp = root / f".{meta['version']}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    import joblib
+
     joblib.dump(play_models, tmp / "play_models.joblib")
+    from passing_score.models.inference import Scorer
+
+    Scorer.from_play_models(play_models).save(tmp)
     if baselines is not None:
         joblib.dump(baselines, tmp / "baselines.joblib")
     meta = {**meta, "format": FORMAT, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
@@ -86,6 +125,8 @@ def save(root: Path, meta: dict[str, Any], play_models: Any, baselines: Any) -> 
 
 def add_baselines(path: Path, baselines: Any) -> None:
     """Store baselines trained later (by `evaluate`) beside the play models."""
+    import joblib
+
     tmp = path / ".baselines.joblib.tmp"
     joblib.dump(baselines, tmp)
     tmp.rename(path / "baselines.joblib")
@@ -100,22 +141,26 @@ def read_meta(path: Path) -> dict[str, Any]:
         raise ArtifactError(f"model artifact {f} is missing or not valid JSON: {exc}") from exc
 
 
-def load(path: Path) -> Artifact:
-    """Load an artifact; a missing or corrupt file is an ArtifactError naming it."""
-    meta = read_meta(path)
-    parts: dict[str, Any] = {}
-    for name in ("play_models", "baselines"):
-        f = path / f"{name}.joblib"
-        if name == "baselines" and not f.exists():
-            parts[name] = None  # trained on demand by `evaluate`
-            continue
-        try:
-            parts[name] = joblib.load(f)
-        except Exception as exc:  # pickle, EOF, zlib ... all mean the same to a user
-            raise ArtifactError(f"model artifact file {f} cannot be loaded "
-                                f"({type(exc).__name__}); retrain with `passing-score train`"
-                                ) from exc
-    return Artifact(path, meta, parts["play_models"], parts["baselines"])
+def _load_part(f: Path) -> Any:
+    """One joblib file of an artifact; unreadable is an ArtifactError naming it."""
+    import joblib
+
+    try:
+        return joblib.load(f)
+    except Exception as exc:  # pickle, EOF, zlib ... all mean the same to a user
+        raise ArtifactError(f"model artifact file {f} cannot be loaded "
+                            f"({type(exc).__name__}); retrain with `passing-score train`"
+                            ) from exc
+
+
+def load(path: Path, models: bool = True) -> Artifact:
+    """Load an artifact; a missing or corrupt file is an ArtifactError naming it. With
+    `models=False` only the metadata is read now (scoring reads scorer.npz, and the fitted
+    models only when that is missing)."""
+    art = Artifact(path, read_meta(path))
+    if models:
+        _ = art.play_models, art.baselines
+    return art
 
 
 def list_artifacts(root: Path) -> list[tuple[Path, dict[str, Any]]]:

@@ -13,25 +13,29 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy.stats import norm
 
-from passing_score.models.metrics import pit_bounds, pit_mid
-from passing_score.models.play_models import PlayModels
+from passing_score.models.inference import Scorer
 from passing_score.models.samples import TARGETS
 
 YARD_GRID = np.arange(-40.0, 111.0)  # integer yards a play can gain or lose on a 100-yd field
-CHUNK = 25_000
+CHUNK = 50_000
 ID_COLUMNS = ("game_id", "play_id", "passer_id", "passer", "posteam", "defteam", "season",
               "week", "season_type")
 
 
 def standardize_pit(pit: np.ndarray) -> np.ndarray:
-    """Normal score of a PIT, clipped at 1/1000 so one freak play counts at most ~3.1 sd."""
-    return norm.ppf(np.clip(pit, 0.001, 0.999))
+    """Normal score of a PIT, clipped at 1/1000 so one freak play counts at most ~3.1 sd
+    (scipy.stats.norm.ppf of the clipped PIT, compiled: no scipy import on the scoring path)."""
+    from passing_score.models.inference.kernels import ndtri_clipped
+
+    return np.asarray(ndtri_clipped(np.ascontiguousarray(pit, np.float64), 0.001, 0.999))
 
 
 def grid_summary(f: Any, y: np.ndarray) -> dict[str, np.ndarray]:
-    """Mean and 10/50/90% quantiles on the integer-yard grid, and the mid PIT of y."""
+    """Mean and 10/50/90% quantiles on the integer-yard grid, and the mid PIT of y, of any
+    Forecast (the reference for the compiled `Scorer.summary`, which scoring uses)."""
+    from passing_score.models.metrics import pit_bounds, pit_mid
+
     n = len(y)
     cdf_hi = np.asarray(f.cdf(np.broadcast_to(YARD_GRID + 0.5, (n, len(YARD_GRID)))), float)
     cdf_lo = np.concatenate([np.asarray(f.cdf(np.full(n, YARD_GRID[0] - 0.5)))[:, None],
@@ -46,7 +50,7 @@ def grid_summary(f: Any, y: np.ndarray) -> dict[str, np.ndarray]:
             "pit": pit_mid(*pit_bounds(f, y))}
 
 
-def _predict_chunk(pm: PlayModels, df: pl.DataFrame) -> pl.DataFrame:
+def _predict_chunk(sc: Scorer, df: pl.DataFrame) -> pl.DataFrame:
     out = df.select(ID_COLUMNS)
     cols: dict[str, np.ndarray] = {}
     n = df.height
@@ -56,33 +60,32 @@ def _predict_chunk(pm: PlayModels, df: pl.DataFrame) -> pl.DataFrame:
         mask = df.select(t.sample.fill_null(False)).to_series().to_numpy()
         p = np.full(n, np.nan)
         if mask.any():
-            p[mask] = getattr(pm, name).predict(df.filter(pl.Series(mask)))
+            p[mask] = sc.probability(name, df.filter(pl.Series(mask)))
         cols[prob_col] = p
     for name, prefix in (("yac", "yac"), ("air_yards", "air"), ("dropback_yards", "yards")):
         t = TARGETS[name]
         mask = df.select(t.sample.fill_null(False)).to_series().to_numpy()
-        block = {k: np.full(n, np.nan) for k in ("mean", "q10", "q50", "q90", "pit")}
+        block = np.full((n, 5), np.nan)
         if mask.any():
             sub = df.filter(pl.Series(mask))
-            s = grid_summary(getattr(pm, name).predict_dist(sub), sub[t.target].to_numpy()
-                             .astype(float))
-            for k, v in s.items():
-                block[k][mask] = v
-        cols[f"exp_{prefix}"] = block["mean"]
-        for k in ("q10", "q50", "q90", "pit"):
-            cols[f"{prefix}_{k}"] = block[k]
+            block[mask] = sc.summary(name, sub, sub[t.target].to_numpy().astype(float))
+        cols[f"exp_{prefix}"] = block[:, 0]
+        for i, k in enumerate(("q10", "q50", "q90", "pit"), start=1):
+            cols[f"{prefix}_{k}"] = block[:, i]
     return out.with_columns([pl.Series(k, v).fill_nan(None) for k, v in cols.items()])
 
 
-def predict_dropbacks(pm: PlayModels, df: pl.DataFrame, model_version: str,
+def predict_dropbacks(pm: Any, df: pl.DataFrame, model_version: str,
                       progress: Any = None) -> pl.DataFrame:
-    """The `play_predictions` rows of df (dropbacks) for one model version."""
+    """The `play_predictions` rows of df (dropbacks) for one model version; `pm` is the
+    version's `Scorer` (or its fitted PlayModels, read into one)."""
+    sc = pm if isinstance(pm, Scorer) else Scorer.from_play_models(pm)
     parts = []
     for s in range(0, df.height, CHUNK):
-        parts.append(_predict_chunk(pm, df.slice(s, CHUNK)))
+        parts.append(_predict_chunk(sc, df.slice(s, CHUNK)))
         if progress is not None:
             progress(min(s + CHUNK, df.height), df.height)
-    pred = pl.concat(parts) if parts else _predict_chunk(pm, df)
+    pred = pl.concat(parts) if parts else _predict_chunk(sc, df)
     outcomes = df.select(
         pl.col("out_complete").alias("complete"), pl.col("out_interception").alias("interception"),
         pl.col("out_sack").alias("sack"), pl.col("out_pass_attempt").alias("pass_attempt"),

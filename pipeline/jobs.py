@@ -21,8 +21,6 @@ from passing_score.features.build import BuildReport, build_dropbacks
 from passing_score.features.read import dropback_seasons, load_dropbacks
 from passing_score.models import artifact
 from passing_score.models.artifact import Artifact
-from passing_score.models.training import ensure_baselines, split_seasons, train_models
-from passing_score.models.training import evaluate as evaluate_artifact
 from passing_score.pipeline.foundation.config import Settings
 from passing_score.pipeline.foundation.errors import InputError, WarehouseError
 from passing_score.pipeline.foundation.versions import current_version
@@ -121,6 +119,8 @@ def train(settings: Settings, train_seasons: str | None = None,
           holdout_season: int | None = None, seed: int = 0, baselines: bool = False,
           progress: Progress | None = None) -> Path:
     """Fit the play models on the chosen seasons and save the artifact; returns its folder."""
+    from passing_score.models.training import split_seasons, train_models
+
     con = connect(settings.db, read_only=True)
     try:
         seasons = training_seasons(dropback_seasons(con), train_seasons, holdout_season)
@@ -134,6 +134,8 @@ def train(settings: Settings, train_seasons: str | None = None,
 def planned_version(settings: Settings, holdout_season: int | None = None,
                     seed: int = 0) -> str:
     """The version `train` would produce now (same code, seasons and data give the same)."""
+    from passing_score.models.training import split_seasons
+
     con = connect(settings.db, read_only=True)
     try:
         seasons = training_seasons(dropback_seasons(con), None, holdout_season)
@@ -157,6 +159,9 @@ def evaluate(settings: Settings, holdout: int, seed: int = 0,
              progress: Progress | None = None) -> dict[str, Any]:
     """Held-out metrics of every play model and baseline on season `holdout`, with the newest
     artifact trained before it (trained now when there is none)."""
+    from passing_score.models.training import ensure_baselines, train_models
+    from passing_score.models.training import evaluate as evaluate_artifact
+
     con = connect(settings.db, read_only=True)
     try:
         have = dropback_seasons(con)
@@ -186,9 +191,12 @@ def evaluate(settings: Settings, holdout: int, seed: int = 0,
 
 
 def model_for_scoring(settings: Settings, model_version: str | None = None) -> Artifact:
-    """The artifact `score` uses: the named version, else the newest trained one. Loaded
-    before any writer connection opens, so the lock is held only for the writes."""
-    return artifact.load(artifact.resolve(settings.models_dir, model_version))
+    """The artifact `score` uses: the named version, else the newest trained one. Its scorer
+    is loaded before any writer connection opens, so the lock is held only for the writes
+    (and the fitted torch / scikit-learn models are read only when it has no scorer yet)."""
+    art = artifact.load(artifact.resolve(settings.models_dir, model_version), models=False)
+    _ = art.scorer
+    return art
 
 
 def model_for_update(settings: Settings, model_version: str | None = None) -> Artifact:
@@ -229,12 +237,33 @@ def score(settings: Settings, model_version: str | None = None, full: bool = Fal
         con.close()
 
 
+def game_week(game_id: str) -> tuple[int, int]:
+    """(season, week) of an nflverse game id `SEASON_WW_AWAY_HOME`; InputError otherwise."""
+    parts = game_id.split("_")
+    if len(parts) != 4 or not (parts[0].isdigit() and parts[1].isdigit()):
+        raise InputError(f"--game {game_id!r}: use an nflverse game id like 2024_18_CLE_BAL")
+    return int(parts[0]), int(parts[1])
+
+
+def live_update(settings: Settings, game_id: str, source: str = "local",
+                path: Path | None = None, on_stage: Stage = _noop) -> UpdateSummary:
+    """Re-score one game from a (partial) play-by-play file of it, as one transaction: the
+    weekly update restricted to that game. A file without nflverse's closing "END GAME" play
+    marks the game in progress (`game_status.final` false); a later complete file replaces it."""
+    season, week = game_week(game_id)
+    return weekly_update(settings, season, week, source, path, on_stage, game=game_id)
+
+
 def weekly_update(settings: Settings, season: int, week: int, source: str = "local",
-                  path: Path | None = None, on_stage: Stage = _noop) -> UpdateSummary:
-    """Ingest one week, rebuild its features, predict with the frozen model and rescore, as a
-    single transaction; any rejected file aborts the whole update (nothing is written)."""
+                  path: Path | None = None, on_stage: Stage = _noop,
+                  game: str | None = None) -> UpdateSummary:
+    """Ingest one week (or one `game` of it), rebuild its features, predict with the frozen
+    model and rescore, as a single transaction; any rejected file aborts the whole update
+    (nothing is written)."""
     t0 = time.perf_counter()
     flt = PlayFilter.parse(str(season), str(week), None)
+    if game is not None:
+        flt = PlayFilter(flt.seasons, flt.weeks, None, game)
     art = model_for_update(settings)  # fails before touching the warehouse
     src = make_source(source, path, settings.default_pbp_path)
     batches = list(src.batches(flt.seasons))
@@ -254,7 +283,8 @@ def weekly_update(settings: Settings, season: int, week: int, source: str = "loc
                 raise InputError(f"update {season} week {week} aborted, nothing written: "
                                  f"{ing.rejected[0].error}")
             if not any(r.status in ("loaded", "unchanged") for r in ing.results):
-                raise InputError(f"update: no plays of {season} week {week} in the {source} "
+                what = f"game {game}" if game else f"{season} week {week}"
+                raise InputError(f"update: no plays of {what} in the {source} "
                                  f"source{f' at {path}' if path else ''}")
             fb = build_dropbacks(con, full=False,
                                  on_progress=lambda d, t: on_stage("features", d, t))

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import numpy as np
 import polars as pl
-from scipy.stats import norm
+from scipy.special import ndtr  # scipy.stats.norm.cdf, without importing scipy.stats
 
 from passing_score.models.aggregator.params import (
     SCALE_LOW,
@@ -65,7 +65,7 @@ def to_score(x: np.ndarray | float, mean: float, sd: float) -> np.ndarray:
     """The monotone map to 50-99: 50 + 49 * Phi((x - mean) / sd); bounded by construction."""
     z = (np.asarray(x, dtype=np.float64) - mean) / sd if sd > 0 else \
         np.zeros_like(np.asarray(x, dtype=np.float64))
-    return SCALE_LOW + SCALE_SPAN * norm.cdf(z)
+    return SCALE_LOW + SCALE_SPAN * ndtr(z)
 
 
 def _score_expr(col: str | pl.Expr, mean: float, sd: float) -> pl.Expr:

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy.optimize import nnls
 
 from passing_score.models.aggregator.apply import game_rows, season_rows
 from passing_score.models.aggregator.params import (
@@ -49,6 +48,8 @@ def _nn_ridge(z: np.ndarray, t: np.ndarray, w: np.ndarray, lam: float,
     sw = np.sqrt(w / w.sum())
     a = np.vstack([cols * sw[:, None], np.sqrt(lam) * np.eye(cols.shape[1])])
     rhs = np.concatenate([t * sw, np.zeros(cols.shape[1])])
+    from scipy.optimize import nnls  # only when fitting: a heavy import
+
     sol, _ = nnls(a, rhs, maxiter=50 * cols.shape[1])
     b = sol[:k].copy()
     b[free] -= sol[k:]

@@ -7,13 +7,13 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from scipy.stats import norm
+from scipy.special import ndtri  # scipy.stats.norm.ppf, without importing scipy.stats
 
 from passing_score.pipeline.foundation.vocabulary import COMPONENTS
 
 PARAMS_FORMAT = 1
 INTERVAL = 0.80  # central posterior interval of every score
-Z_INTERVAL = float(norm.ppf(0.5 + INTERVAL / 2))
+Z_INTERVAL = float(ndtri(0.5 + INTERVAL / 2))
 GAME_MIN_DROPBACKS = 15  # a qualified game
 SEASON_DROPBACKS_PER_GAME = 14  # a qualified season: dropbacks per team game played
 SCALE_LOW, SCALE_SPAN = 50.0, 49.0

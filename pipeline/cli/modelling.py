@@ -18,7 +18,7 @@ from passing_score.pipeline.cli.app import (
 )
 from passing_score.pipeline.cli.data import features, ingest, status
 from passing_score.pipeline.cli.reporting import leaderboard, report
-from passing_score.pipeline.foundation.errors import PassingScoreError
+from passing_score.pipeline.foundation.errors import InputError, PassingScoreError
 from passing_score.pipeline.foundation.vocabulary import week_season_type
 
 
@@ -101,28 +101,41 @@ def score(
 
 @app.command()
 def update(
-    season: Annotated[int, typer.Option(help="season of the week")],
-    week: Annotated[int, typer.Option(help="week (POST continues REG numbering)")],
+    season: Annotated[int | None, typer.Option(help="season of the week")] = None,
+    week: Annotated[int | None, typer.Option(help="week (POST continues REG numbering)")] = None,
+    game: Annotated[str | None, typer.Option(
+        help="re-score one game (e.g. a game in progress) from its play-by-play file")] = None,
     source: Annotated[str, typer.Option(help="local | nflreadpy | nfl-data-py")] = "local",
     path: Annotated[Path | None, typer.Option(help="folder or file (local)")] = None,
 ) -> None:
     """The weekly job: ingest that week, rebuild its features, score with the frozen model and
-    refresh the aggregates as one transaction (all or nothing), then print the new board."""
+    refresh the aggregates as one transaction (all or nothing), then print the new board.
+    With --game, the same for one game: a partial file scores a game in progress (marked not
+    final until a file with its last play arrives)."""
     from passing_score.pipeline import jobs
 
     try:
+        if game is not None:
+            if season is not None or week is not None:
+                raise InputError("--game names its season and week: drop --season/--week")
+            season, week = jobs.game_week(game)
+        elif season is None or week is None:
+            raise InputError("update needs --season and --week (or --game GAME_ID)")
         with progress_bars() as prog:
             up = jobs.weekly_update(state.settings, season, week, source, path,
-                                    on_stage=stage_bars(prog))
+                                    on_stage=stage_bars(prog), game=game)
     except PassingScoreError as exc:
         fail(exc)
         return
     loaded = sum(r.games_written for r in up.ingest.results if r.status == "loaded")
-    say(f"update {season} week {week}: {up.ingest.rows_written:,} plays in {loaded} "
+    what = f"game {game}" if game else f"{season} week {week}"
+    say(f"update {what}: {up.ingest.rows_written:,} plays in {loaded} "
                   f"games written, {up.games_rebuilt} games featurized "
                   f"({up.dropbacks_written:,} dropbacks), {up.score.games_predicted} games "
                   f"predicted, {up.score.game_rows:,} game scores with model "
                   f"{up.score.model_version} in {up.seconds:.1f} s")
+    if game is not None:
+        return
     leaderboard(season=season, week=week, game_week=None,
                 season_type=week_season_type(season, week), split=None, min_dropbacks=None,
                 team=None, sort=None, fmt="table", out=None, model_version=None)

@@ -140,12 +140,32 @@ def report(
 
 @app.command()
 def serve(host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="port")] = 8000) -> None:
+          port: Annotated[int, typer.Option(help="port")] = 8000,
+          workers: Annotated[int, typer.Option(
+              help="worker processes sharing the port (each keeps its own snapshot and "
+                   "answer cache; docs/deploy.md)")] = 1) -> None:
     """The web leaderboard at / and the read-only broadcaster API (OpenAPI at /docs); both
     work offline."""
     from passing_score.reports.api.app import serve as run_api
 
     try:
-        run_api(host=host, port=port, db=state.settings.db)
+        run_api(host=host, port=port, db=state.settings.db, workers=workers)
     except PassingScoreError as exc:
         fail(exc)
+
+
+@app.command()
+def export(out: Annotated[Path, typer.Option(help="folder for the parquet files")]) -> None:
+    """The served tables (scores, predictions, weights, game status) as parquet files, for
+    DuckDB over object storage, Spark or Trino (docs/deploy.md)."""
+    from passing_score.pipeline.foundation.warehouse import reading
+    from passing_score.reports.published import export_tables
+
+    try:
+        with reading(state.settings.db) as con:
+            rows = export_tables(con, out)
+    except PassingScoreError as exc:
+        fail(exc)
+        return
+    console.print(f"exported {len(rows)} tables to {out}: "
+                  + ", ".join(f"{t} {n:,}" for t, n in rows.items()))

@@ -65,6 +65,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("ingested_games", ("game_id",), "one game: its content hash", {
         "game_id": "VARCHAR", "content_hash": "VARCHAR", "rows": "BIGINT", "source": "VARCHAR",
         "source_key": "VARCHAR", "ingested_at": "TIMESTAMP"}),
+    Table("game_status", ("game_id",),
+          "one game: final or in progress (a live partial file), and its last play", {
+              "game_id": "VARCHAR", "final": "BOOLEAN", "last_play_at": "VARCHAR",
+              "last_play": "VARCHAR", "plays": "BIGINT", "updated_at": "TIMESTAMP"}),
     Table("dropbacks", ("game_id", "play_id"), "one QB dropback (features registry)"),
     Table("dropbacks_log", ("game_id",), "one game: when its dropbacks were built", {
         "game_id": "VARCHAR", "ingested_at": "TIMESTAMP", "built_at": "TIMESTAMP",

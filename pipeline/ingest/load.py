@@ -46,6 +46,7 @@ class PlayFilter:
     seasons: tuple[int, ...] | None = None
     weeks: tuple[int, ...] | None = None
     season_type: str | None = None  # REG or POST; None (or ALL when parsed) takes both
+    game: str | None = None  # one game id (a live game's partial file)
 
     def __post_init__(self) -> None:
         if self.season_type is not None and self.season_type not in ("REG", "POST"):
@@ -62,7 +63,8 @@ class PlayFilter:
 
     def spec(self) -> str:
         """Stable text form recorded in the ingest log."""
-        return f"seasons={self.seasons};weeks={self.weeks};type={self.season_type}"
+        spec = f"seasons={self.seasons};weeks={self.weeks};type={self.season_type}"
+        return spec + (f";game={self.game}" if self.game else "")
 
     def expr(self) -> pl.Expr:
         """Polars predicate over `season`, `game_week` (or `game_id`) and `season_type`."""
@@ -74,6 +76,8 @@ class PlayFilter:
             e &= gw.is_in(list(self.weeks))
         if self.season_type:
             e &= pl.col("season_type") == self.season_type
+        if self.game:
+            e &= pl.col("game_id") == self.game
         return e
 
 
@@ -118,7 +122,7 @@ def ingest_batch(con: duckdb.DuckDBPyConnection, b: Batch, flt: PlayFilter) -> B
     spec = flt.spec()
     if b.checksum is not None and _already_logged(con, b, spec):
         return BatchResult(b.key, "unchanged")
-    if b.peek is not None and (flt.seasons or flt.weeks or flt.season_type):
+    if b.peek is not None and (flt.seasons or flt.weeks or flt.season_type or flt.game):
         peek = b.peek()
         if peek.height and "game_id" in peek.columns and peek.filter(flt.expr()).height == 0:
             return BatchResult(b.key, "no-match")
@@ -132,7 +136,7 @@ def ingest_batch(con: duckdb.DuckDBPyConnection, b: Batch, flt: PlayFilter) -> B
         return BatchResult(b.key, "no-match")
     try:
         with transaction(con):
-            w = write_games(con, plays, b.source, b.key)
+            w = write_games(con, plays, b.source, b.key, live=flt.game is not None)
             con.execute(
                 "INSERT OR REPLACE INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
                 "now()::TIMESTAMP)",

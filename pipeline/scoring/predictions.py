@@ -41,7 +41,7 @@ def refresh_predictions(con: duckdb.DuckDBPyConnection, art: Artifact, full: boo
     try:
         dropbacks = query_pl(con, "SELECT d.* FROM dropbacks d SEMI JOIN _todo USING (game_id) "
                                   "ORDER BY game_id, play_id")
-        pred = predict_dropbacks(art.play_models, dropbacks, art.version, progress) \
+        pred = predict_dropbacks(art.scorer, dropbacks, art.version, progress) \
             if dropbacks.height else None
         with transaction(con):
             tables.ensure(con, "predictions_log")

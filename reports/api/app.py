@@ -12,6 +12,7 @@ parameters 422; unexpected errors are logged and answered as JSON 503, never 500
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -73,12 +74,21 @@ def app_from_env() -> FastAPI:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, db: Path | None = None,
-          log_level: str = "info") -> None:
-    """Run the API with uvicorn until interrupted; a missing warehouse is a one-line error."""
+          log_level: str = "info", workers: int = 1) -> None:
+    """Run the API with uvicorn until interrupted; a missing warehouse is a one-line error.
+    With `workers` > 1, that many processes share the port (uvicorn's supervisor restarts a
+    dead one); each takes its own snapshot of the warehouse and keeps its own answer cache."""
     path = Path(db) if db is not None else get_settings().db
     if not path.is_file():
         raise WarehouseError(f"warehouse {path} does not exist: run `passing-score run` first "
                              "or point --db / PASSING_SCORE_DB at one")
     if not 0 < port < 65536:
         raise InputError(f"--port {port} is not a TCP port (1-65535)")
-    uvicorn.run(create_app(path), host=host, port=port, log_level=log_level)
+    if not 1 <= workers <= 64:
+        raise InputError(f"--workers {workers}: use 1 to 64 processes")
+    if workers == 1:
+        uvicorn.run(create_app(path), host=host, port=port, log_level=log_level)
+        return
+    os.environ["PASSING_SCORE_DB"] = str(path.resolve())  # the workers' app_from_env reads it
+    uvicorn.run("passing_score.reports.api.app:app_from_env", factory=True, host=host,
+                port=port, log_level=log_level, workers=workers)

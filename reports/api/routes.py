@@ -170,15 +170,48 @@ def leaderboard(
             ctx.con, season, week=week, game_week=game_week, season_type=st,
             min_dropbacks=min_dropbacks, team=team, sort=sort, model_version=mv, split=split,
             surface="api"))
+        live = _in_progress(ctx, f, season, mv)
+        if live.height and game_week is not None:
+            live = live.filter(pl.col("week") == game_week)
+        elif live.height and week is not None:
+            live = live.filter(pl.col("week") <= week)
+        if live.height:  # rows whose season (or game) includes a game in progress
+            marks = live.group_by("passer_id").agg(pl.col("last_play_at").max())
+            df = df.join(marks.with_columns(pl.lit(False).alias("final")), on="passer_id",
+                         how="left").with_columns(pl.col("final").fill_null(True))
         last = df["week"].max() if df.height else None
         return LeaderboardResponse(
             model_version=mv, freshness=freshness_for(ctx, f, mv), season=season,
             season_type=st, week=as_int(last) if last is not None else week,
             game_week=game_week, split=split, min_dropbacks=min_dropbacks, total=df.height,
             limit=limit, offset=offset,
-            rows=[LeaderboardRow(**r) for r in frame_rows(df.slice(offset, limit))])
+            rows=[LeaderboardRow(**r) for r in frame_rows(df.slice(offset, limit))],
+            in_progress=[GameRow(**r) for r in frame_rows(live)])
 
     return answer(request, ctx, (*key, limit, offset), build)
+
+
+LIVE_COLUMNS = ("coalesce(s.final, true) AS final, "
+                "CASE WHEN NOT coalesce(s.final, true) THEN s.last_play_at END AS last_play_at, "
+                "CASE WHEN NOT coalesce(s.final, true) THEN s.last_play END AS last_play")
+
+
+def _games_sql(f: Any, where: str) -> str:
+    """qb_game_scores rows with their game's status (final unless a partial file scored it)."""
+    if "game_status" not in f.tables:
+        return (f"SELECT g.*, true AS final, NULL AS last_play_at, NULL AS last_play "
+                f"FROM qb_game_scores g WHERE {where}")
+    return (f"SELECT g.*, {LIVE_COLUMNS} FROM qb_game_scores g "
+            f"LEFT JOIN game_status s USING (game_id) WHERE {where}")
+
+
+def _in_progress(ctx: Any, f: Any, season: int, mv: str) -> pl.DataFrame:
+    """The season's games in progress, one row per QB, newest first."""
+    if "game_status" not in f.tables or "qb_game_scores" not in f.tables:
+        return pl.DataFrame()
+    return query_pl(ctx.con, _games_sql(f, "g.season = ? AND g.model_version = ? AND "
+                                        "NOT coalesce(s.final, true)")
+                    + " ORDER BY g.week DESC, g.game_id, g.passer_id", [season, mv])
 
 
 def _qb_name(rows: list[dict[str, Any]], key: str = "passer_name") -> str | None:
@@ -226,9 +259,8 @@ def qb_games(request: Request, ctx: CtxDep, passer_id: Annotated[str, PathParam(
         raise Unavailable("the warehouse holds no game scores yet", 60)
 
     def build() -> QBGamesResponse:
-        every = query_pl(ctx.con, "SELECT * FROM qb_game_scores WHERE passer_id = ? AND "
-                                  "model_version = ? ORDER BY season, week, game_id",
-                         [passer_id, mv])
+        every = query_pl(ctx.con, _games_sql(f, "g.passer_id = ? AND g.model_version = ?")
+                         + " ORDER BY g.season, g.week, g.game_id", [passer_id, mv])
         if every.height == 0:
             raise NotFound(f"QB {passer_id!r} has no game scores")
         every = with_full_names(ctx.con, every)
@@ -255,9 +287,8 @@ def game_scores(request: Request, ctx: CtxDep,
         raise Unavailable("the warehouse holds no game scores yet", 60)
 
     def build() -> GameScoresResponse:
-        df = query_pl(ctx.con, "SELECT * FROM qb_game_scores WHERE game_id = ? AND "
-                               "model_version = ? ORDER BY score DESC NULLS LAST, passer_id",
-                      [game_id, mv])
+        df = query_pl(ctx.con, _games_sql(f, "g.game_id = ? AND g.model_version = ?")
+                      + " ORDER BY g.score DESC NULLS LAST, g.passer_id", [game_id, mv])
         if df.height == 0:
             raise NotFound(f"game {game_id!r} has no QB scores")
         rows = frame_rows(with_full_names(ctx.con, df))

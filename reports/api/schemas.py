@@ -85,6 +85,9 @@ class _BoardRowBase(BaseModel):
                           "previous game); null in week 1 or when not computable")
     game_id: str | None = Field(None, description="the game of a game_week row (else null)")
     opponent: str | None = Field(None, description="the opponent of a game_week row")
+    final: bool = Field(True, description="false when the row includes a game in progress")
+    last_play_at: str | None = Field(None, description="time of day (UTC) of the last play "
+                                                       "of that game in progress")
 
 
 LeaderboardRow = create_model("LeaderboardRow", __base__=_BoardRowBase,
@@ -115,6 +118,9 @@ class LeaderboardResponse(Paged):
     split: str | None = None
     min_dropbacks: int | None = None
     rows: list[LeaderboardRow]
+    in_progress: list[GameRow] = Field(
+        default_factory=list, description="games of this board's season in progress (scored "
+        "from partial files), apart from the final ones: their QBs' rows say final false")
 
 
 class SeasonInfo(BaseModel):
@@ -192,6 +198,12 @@ class _GameRowBase(BaseModel):
     team_points: int | None = None
     opp_points: int | None = None
     win: float | None = Field(None, description="1 win, 0.5 tie, 0 loss")
+    final: bool = Field(True, description="false while the game is in progress (scored from "
+                                          "a partial play-by-play file)")
+    last_play_at: str | None = Field(None, description="time of day (UTC) of the last play "
+                                                       "scored, while not final")
+    last_play: str | None = Field(None, description="quarter and clock of the last play "
+                                                    "scored, while not final")
 
 
 GameRow = create_model("GameRow", __base__=_GameRowBase,
@@ -216,3 +228,6 @@ class GameScoresResponse(Page):
     season_type: str | None = None
     week: int | None = None
     rows: list[GameRow]
+
+
+LeaderboardResponse.model_rebuild()  # in_progress names GameRow, defined after it

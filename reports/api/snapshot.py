@@ -38,7 +38,7 @@ class Unavailable(Exception):
 # The tables (and columns; None = all) an answer may read, copied into each snapshot.
 SNAPSHOT_TABLES: dict[str, list[str] | None] = {
     "qb_season_scores": None, "qb_game_scores": None, "play_predictions": None,
-    "score_weights": None, "ingested_games": None, "ingest_log": None,
+    "score_weights": None, "ingested_games": None, "ingest_log": None, "game_status": None,
     "dropbacks": ["game_id", "play_id", *split_columns()], "players": None,
 }
 

@@ -83,6 +83,30 @@ def test_same_files_twice_is_a_no_op(tmp_path: Path, con: duckdb.DuckDBPyConnect
     assert query_pl(con, "SELECT * FROM ingest_log ORDER BY path_or_key").equals(log_before)
 
 
+def test_same_plays_as_csv_are_not_a_change(tmp_path: Path,
+                                             con: duckdb.DuckDBPyConnection) -> None:
+    """The per-game content hash does not depend on the file format: the same plays
+    re-published as CSV (types inferred from text, columns in another order) rewrite nothing."""
+    df = make_pbp()
+    df.write_parquet(tmp_path / "season.parquet")
+    assert ingest(con, LocalSource(tmp_path / "season.parquet"), PlayFilter()).results[0] \
+        .games_written == df["game_id"].n_unique()
+    before = query_pl(con, "SELECT * FROM plays ORDER BY game_id, play_id")
+    df.select(sorted(df.columns, reverse=True)).write_csv(tmp_path / "season.csv")
+    report = ingest(con, LocalSource(tmp_path / "season.csv"), PlayFilter())
+    assert report.results[0].status == "unchanged"
+    assert report.results[0].games_written == 0
+    assert query_pl(con, "SELECT * FROM plays ORDER BY game_id, play_id").equals(before)
+    # one changed play in the CSV is still a change, of that game only
+    game = df["game_id"][0]
+    df.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("corrected"))
+                    .otherwise(pl.col("desc")).alias("desc")).write_csv(tmp_path / "fix.csv")
+    again = ingest(con, LocalSource(tmp_path / "fix.csv"), PlayFilter())
+    assert again.results[0].games_written == 1
+    assert con.execute("SELECT game_id FROM plays WHERE \"desc\" = 'corrected'").fetchall() \
+        == [(game,)]
+
+
 def test_corrected_republication_replaces_only_that_game(
         tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
     df = make_pbp()

@@ -1,0 +1,77 @@
+"""The compiled scorer computes what the fitted play models compute (float rounding apart)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from passing_score.features.build import build_dropbacks
+from passing_score.features.read import load_dropbacks
+from passing_score.models import artifact
+from passing_score.models.inference import Scorer
+from passing_score.models.predict import grid_summary, standardize_pit
+from passing_score.models.samples import TARGETS
+from passing_score.models.training import train_models
+from passing_score.pipeline.foundation.warehouse import connect
+from passing_score.pipeline.ingest.load import PlayFilter, ingest
+from passing_score.pipeline.ingest.sources import LocalSource
+from tests.factories.pbp import TEAMS, make_pbp
+
+KEYS = ("mean", "q10", "q50", "q90", "pit")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[artifact.Artifact, object]:
+    d = tmp_path_factory.mktemp("syn")
+    for i, season in enumerate((2028, 2029, 2030)):
+        make_pbp(season=season, weeks=tuple(range(1, 7)), teams=TEAMS[:8], seed=i,
+                 plays_per_game=120).write_parquet(d / f"s{season}.parquet")
+    con = connect(d / "w.duckdb")
+    assert not ingest(con, LocalSource(d), PlayFilter()).rejected
+    build_dropbacks(con, full=True)
+    path = train_models(load_dropbacks(con, [2028, 2029]), [2028, 2029],
+                        tmp_path_factory.mktemp("m"), seed=0)
+    test = load_dropbacks(con, [2030])
+    con.close()
+    return artifact.load(path), test
+
+
+def test_scorer_matches_the_fitted_models(trained: tuple[artifact.Artifact, object]) -> None:
+    art, test = trained
+    pm, sc = art.play_models, art.scorer
+    assert (art.path / "scorer.npz").exists()  # saved with the artifact at training
+    for name in ("completion", "interception", "sack"):
+        s = test.filter(TARGETS[name].sample.fill_null(False))  # type: ignore[attr-defined]
+        np.testing.assert_allclose(sc.probability(name, s), getattr(pm, name).predict(s),
+                                   rtol=0, atol=1e-12)
+    for name in ("yac", "air_yards", "dropback_yards"):
+        s = test.filter(TARGETS[name].sample.fill_null(False))  # type: ignore[attr-defined]
+        y = s[TARGETS[name].target].to_numpy().astype(float)
+        ref = grid_summary(getattr(pm, name).predict_dist(s), y)
+        got = sc.summary(name, s, y)
+        for i, k in enumerate(KEYS):
+            # float32 network outputs differ in the last bits (BLAS summation order)
+            close = np.isclose(got[:, i], ref[k], rtol=0, atol=1e-4 if k == "mean" else 1e-5)
+            assert close.mean() > (0.99 if k.startswith("q") else 0.9999), (name, k)
+
+
+def test_scorer_round_trip_without_the_fitted_models(trained: tuple[artifact.Artifact, object]
+                                                     ) -> None:
+    art, test = trained
+    again = Scorer.load(art.path)
+    assert again is not None
+    s = test.filter(TARGETS["dropback_yards"].sample.fill_null(False))  # type: ignore[attr-defined]
+    y = s["out_yards_gained"].to_numpy().astype(float)
+    assert np.array_equal(again.summary("dropback_yards", s, y),
+                          art.scorer.summary("dropback_yards", s, y))
+    lazy = artifact.load(art.path, models=False)
+    assert lazy._play_models is None and lazy.scorer is not None
+    assert lazy._play_models is None  # scoring never read play_models.joblib
+
+
+def test_normal_quantile_is_scipys() -> None:
+    p = np.random.default_rng(0).uniform(size=20_000)
+    p[:6] = [0.0, 1.0, 0.001, 0.999, 0.5, np.nan]
+    want = norm.ppf(np.clip(p, 0.001, 0.999))
+    assert np.array_equal(standardize_pit(p), want, equal_nan=True)
