@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import norm
 
+from passing_score.models.artifact import ArtifactError
 from passing_score.models.metrics import pit_bounds, pit_mid
 from passing_score.models.play_models import PlayModels
 from passing_score.models.samples import TARGETS
@@ -58,25 +59,47 @@ def _predict_chunk(pm: PlayModels, df: pl.DataFrame) -> pl.DataFrame:
         if mask.any():
             p[mask] = getattr(pm, name).predict(df.filter(pl.Series(mask)))
         cols[prob_col] = p
+    qb_pit = np.full(n, np.nan)  # dropback yards with the receiver's YAC at its expectation
     for name, prefix in (("yac", "yac"), ("air_yards", "air"), ("dropback_yards", "yards")):
         t = TARGETS[name]
         mask = df.select(t.sample.fill_null(False)).to_series().to_numpy()
         block = {k: np.full(n, np.nan) for k in ("mean", "q10", "q50", "q90", "pit")}
         if mask.any():
             sub = df.filter(pl.Series(mask))
-            s = grid_summary(getattr(pm, name).predict_dist(sub), sub[t.target].to_numpy()
-                             .astype(float))
+            f = getattr(pm, name).predict_dist(sub)
+            s = grid_summary(f, sub[t.target].to_numpy().astype(float))
             for k, v in s.items():
                 block[k][mask] = v
+            if name == "dropback_yards":
+                qb_pit[mask] = yards_qb_pit(f, sub, cols["exp_yac"][mask])
         cols[f"exp_{prefix}"] = block["mean"]
         for k in ("q10", "q50", "q90", "pit"):
             cols[f"{prefix}_{k}"] = block[k]
+    cols["yards_qb_pit"] = qb_pit
+    if pm.context is not None:
+        cols.update(pm.context.predict(df))
     return out.with_columns([pl.Series(k, v).fill_nan(None) for k, v in cols.items()])
+
+
+def yards_qb_pit(f: Any, df: pl.DataFrame, exp_yac: np.ndarray) -> np.ndarray:
+    """PIT of each dropback's yards under its dropback-yards forecast `f`, with a completion's
+    yards after the catch replaced by their expected value (rounded to a yard): the yards the
+    passer owns. Other dropbacks keep their own yards."""
+    y = df["out_yards_gained"].to_numpy().astype(float)
+    yac = df["out_yac"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    comp = (df["out_complete"].fill_null(False).cast(pl.Boolean).to_numpy()
+            & np.isfinite(yac) & np.isfinite(exp_yac))
+    adj = np.where(comp, y - np.nan_to_num(yac) + np.round(np.nan_to_num(exp_yac)), y)
+    return np.asarray(pit_mid(*pit_bounds(f, adj)), dtype=np.float64)
 
 
 def predict_dropbacks(pm: PlayModels, df: pl.DataFrame, model_version: str,
                       progress: Any = None) -> pl.DataFrame:
     """The `play_predictions` rows of df (dropbacks) for one model version."""
+    if pm.context is None:
+        raise ArtifactError(f"model {model_version} has no context models (trained before "
+                            "the score's points components): retrain with `passing-score "
+                            "train`")
     parts = []
     for s in range(0, df.height, CHUNK):
         parts.append(_predict_chunk(pm, df.slice(s, CHUNK)))
@@ -99,7 +122,24 @@ def predict_dropbacks(pm: PlayModels, df: pl.DataFrame, model_version: str,
         _normal_score("yards_pit").alias("yards_z"),
         _normal_score("air_pit").alias("aggressiveness_z"),
         _normal_score("yac_pit").alias("yac_z"),
-    )
+    ).pipe(_context_columns, df)
+
+
+def _context_columns(pred: pl.DataFrame, df: pl.DataFrame) -> pl.DataFrame:
+    """QB EPA, EPA after the catch and the components the context models define: points and
+    success over expectation, points with the receiver's YAC replaced by its expectation,
+    and yards the passer owns (docs/scoring.md)."""
+    e, yac, xyac = pl.col("qb_epa"), pl.col("yac_epa"), pl.col("xyac_epa")
+    out = pred.with_columns(df["out_qb_epa"].alias("qb_epa"),
+                            df["out_yac_epa"].alias("yac_epa"))
+    return out.with_columns(
+        (e - pl.col("xepa")).alias("epa_oe"),
+        ((e > 0).cast(pl.Float64) - pl.col("p_success")).alias("success_oe"),
+        (pl.when(yac.is_not_null() & xyac.is_not_null()).then(e - yac + xyac).otherwise(e)
+         - pl.col("xepa")).alias("epa_qb_oe"),
+        pl.when(pl.col("yards_qb_pit").is_not_null()).then(_normal_score("yards_qb_pit"))
+        .otherwise(pl.col("yards_z")).alias("yards_qb_z"),
+    ).drop("yards_qb_pit")
 
 
 def _normal_score(pit_column: str) -> pl.Expr:
