@@ -276,7 +276,7 @@ def fit(data: pl.DataFrame | Stats, train_seasons: Sequence[int], model_version:
     if len(y) == 0 and config.target == "next_season":
         fallback = Config(**{**config.to_dict(), "components": comps, "target": "other_half"})
         x, y, w, grp = _design(fallback, season, reg, seas, reg_end, league, k, extra["xrel"])
-    if len(y) < 2 * k:
+    if len(y) < k + 2:
         raise InputError(f"too few QB half-seasons (>= {HALF_MIN} dropbacks in both halves) "
                          f"in training seasons {train} to fit the score weights: {len(y)}")
     nonneg = np.array([c not in FREE_SIGN for c in comps])
