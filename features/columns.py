@@ -52,7 +52,8 @@ SOURCE_TYPES: dict[str, str] = {
          "air_yards", "yards_after_catch", "yards_gained", "lateral_receiving_yards",
          "lateral_rushing_yards"),
         "BIGINT"),
-    **dict.fromkeys(("temp", "wind", "xpass", "epa", "cp", "cpoe"), "DOUBLE"),
+    **dict.fromkeys(("temp", "wind", "xpass", "epa", "qb_epa", "yac_epa", "cp", "cpoe"),
+                    "DOUBLE"),
 }
 
 
@@ -211,6 +212,11 @@ SPECS: tuple[ColumnSpec, ...] = (
     _c("out_fumble_lost", "outcome", "BOOLEAN", "fumble_lost", "fumble lost (mostly on sacks)",
        "coalesce(fumble_lost, 0) = 1"),
     _c("out_epa", "outcome", "DOUBLE", "epa", "expected points added", "epa"),
+    _c("out_qb_epa", "outcome", "DOUBLE", "qb_epa epa",
+       "the QB's expected points added (a fumble after the catch is the receiver's); the "
+       "source's qb_epa, else epa", "coalesce(qb_epa, epa)"),
+    _c("out_yac_epa", "outcome", "DOUBLE", "yac_epa",
+       "expected points added after the catch (completions)", "yac_epa"),
     # baseline ----------------------------------------------------------------------------------
     _c("cp", "baseline", "DOUBLE", "cp",
        "source completion probability (runs ~2.5 points high in this data)"),

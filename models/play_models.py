@@ -19,6 +19,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
+from passing_score.models.context import ContextModels, fit_context_models
 from passing_score.models.encoding import TabularEncoder
 from passing_score.models.estimators import DistributionForecast, DistributionRegressor
 from passing_score.models.samples import (
@@ -226,6 +227,7 @@ class PlayModels:
     yac: YacModel
     air_yards: YardsModel
     dropback_yards: DropbackYardsModel
+    context: ContextModels | None = None  # expected EPA, success, YAC EPA (models.context)
 
     @property
     def selection(self) -> dict[str, dict[str, Any]]:
@@ -256,4 +258,8 @@ def fit_play_models(train: pl.DataFrame, val: pl.DataFrame, seed: int = 0,
             out[name] = fit_dropback_yards(t, tr, va, seed)
         if progress is not None:
             progress(name)
+    # the context models see the same seasons (their boosting stops on a random tenth)
+    out["context"] = fit_context_models(pl.concat([train, val], how="diagonal_relaxed"), seed)
+    if progress is not None:
+        progress("context")
     return PlayModels(**out)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from passing_score.models.artifact import ArtifactError
 from passing_score.models.inference import Scorer
 from passing_score.models.samples import TARGETS
 
@@ -62,23 +63,46 @@ def _predict_chunk(sc: Scorer, df: pl.DataFrame) -> pl.DataFrame:
         if mask.any():
             p[mask] = sc.probability(name, df.filter(pl.Series(mask)))
         cols[prob_col] = p
+    qb_pit = np.full(n, np.nan)  # dropback yards with the receiver's YAC at its expectation
     for name, prefix in (("yac", "yac"), ("air_yards", "air"), ("dropback_yards", "yards")):
         t = TARGETS[name]
         mask = df.select(t.sample.fill_null(False)).to_series().to_numpy()
         block = np.full((n, 5), np.nan)
         if mask.any():
             sub = df.filter(pl.Series(mask))
-            block[mask] = sc.summary(name, sub, sub[t.target].to_numpy().astype(float))
+            y = sub[t.target].to_numpy().astype(float)
+            block[mask] = sc.summary(name, sub, y)
+            if name == "dropback_yards":
+                adj = qb_yards(sub, cols["exp_yac"][mask])
+                qb_pit[mask] = (block[mask, 4] if np.array_equal(adj, y)
+                                else sc.summary(name, sub, adj)[:, 4])
         cols[f"exp_{prefix}"] = block[:, 0]
         for i, k in enumerate(("q10", "q50", "q90", "pit"), start=1):
             cols[f"{prefix}_{k}"] = block[:, i]
+    cols["yards_qb_pit"] = qb_pit
+    cols.update(sc.context(df))
     return out.with_columns([pl.Series(k, v).fill_nan(None) for k, v in cols.items()])
+
+
+def qb_yards(df: pl.DataFrame, exp_yac: np.ndarray) -> np.ndarray:
+    """Each dropback's yards with a completion's yards after the catch replaced by their
+    expected value (rounded to a yard): the yards the passer owns. Other dropbacks keep their
+    own yards; `yards_qb_pit` is their PIT under the dropback-yards forecast."""
+    y = df["out_yards_gained"].to_numpy().astype(float)
+    yac = df["out_yac"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    comp = (df["out_complete"].fill_null(False).cast(pl.Boolean).to_numpy()
+            & np.isfinite(yac) & np.isfinite(exp_yac))
+    return np.where(comp, y - np.nan_to_num(yac) + np.round(np.nan_to_num(exp_yac)), y)
 
 
 def predict_dropbacks(pm: Any, df: pl.DataFrame, model_version: str,
                       progress: Any = None) -> pl.DataFrame:
     """The `play_predictions` rows of df (dropbacks) for one model version; `pm` is the
     version's `Scorer` (or its fitted PlayModels, read into one)."""
+    if not isinstance(pm, Scorer) and getattr(pm, "context", None) is None:
+        raise ArtifactError(f"model {model_version} has no context models (trained before "
+                            "the score's points components): retrain with `passing-score "
+                            "train`")
     sc = pm if isinstance(pm, Scorer) else Scorer.from_play_models(pm)
     parts = []
     for s in range(0, df.height, CHUNK):
@@ -102,7 +126,24 @@ def predict_dropbacks(pm: Any, df: pl.DataFrame, model_version: str,
         _normal_score("yards_pit").alias("yards_z"),
         _normal_score("air_pit").alias("aggressiveness_z"),
         _normal_score("yac_pit").alias("yac_z"),
-    )
+    ).pipe(_context_columns, df)
+
+
+def _context_columns(pred: pl.DataFrame, df: pl.DataFrame) -> pl.DataFrame:
+    """QB EPA, EPA after the catch and the components the context models define: points and
+    success over expectation, points with the receiver's YAC replaced by its expectation,
+    and yards the passer owns (docs/scoring.md)."""
+    e, yac, xyac = pl.col("qb_epa"), pl.col("yac_epa"), pl.col("xyac_epa")
+    out = pred.with_columns(df["out_qb_epa"].alias("qb_epa"),
+                            df["out_yac_epa"].alias("yac_epa"))
+    return out.with_columns(
+        (e - pl.col("xepa")).alias("epa_oe"),
+        ((e > 0).cast(pl.Float64) - pl.col("p_success")).alias("success_oe"),
+        (pl.when(yac.is_not_null() & xyac.is_not_null()).then(e - yac + xyac).otherwise(e)
+         - pl.col("xepa")).alias("epa_qb_oe"),
+        pl.when(pl.col("yards_qb_pit").is_not_null()).then(_normal_score("yards_qb_pit"))
+        .otherwise(pl.col("yards_z")).alias("yards_qb_z"),
+    ).drop("yards_qb_pit")
 
 
 def _normal_score(pit_column: str) -> pl.Expr:

@@ -27,6 +27,11 @@ CP_SAMPLE = (
     & pl.col("air_yards").is_not_null() & (pl.col("air_yards") >= -15)
     & (pl.col("air_yards") < 70) & (pl.col("pass_location") != "unknown")
 )
+# the context models' samples (models.context): QB EPA of eligible dropbacks; EPA after the
+# catch of completions in the completion sample
+EPA_SAMPLE = pl.col("model_eligible") & pl.col("out_qb_epa").is_not_null()
+YAC_EPA_SAMPLE = (CP_SAMPLE & (pl.col("out_complete") == 1)
+                  & pl.col("out_yac_epa").is_not_null())
 
 
 @dataclass(frozen=True)

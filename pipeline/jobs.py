@@ -1,5 +1,5 @@
 """Jobs: what each CLI verb runs, as library functions (train, evaluate, score, the weekly
-update, the end-to-end run's training decision).
+update, the end-to-end run's training decision; the validity study is in `validation`).
 
 Multi-stage jobs run as one unit: `score` (predictions + scores) and the weekly update
 (ingest -> features -> predictions -> scores) are each one transaction on one writer
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from passing_score.features.build import BuildReport, build_dropbacks
 from passing_score.features.read import dropback_seasons, load_dropbacks

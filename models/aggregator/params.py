@@ -1,38 +1,144 @@
-"""The fitted aggregator: a typed record of everything `fit` learns (component weights,
-shrinkage constants, the 50-99 scales), stored per model version as JSON in `score_weights`."""
+"""The fitted aggregator: typed, frozen records of everything `fit` learns (the candidate's
+configuration, component weights, the season and game priors, the one 50-99 scale), stored per
+model version as JSON in `score_weights` (docs/scoring.md).
+
+Vectors and matrices are tuples of floats, so a fitted model is immutable and compares by
+value; `arr` turns them into numpy arrays where the maths needs them.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 from scipy.special import ndtri  # scipy.stats.norm.ppf, without importing scipy.stats
 
-from passing_score.pipeline.foundation.vocabulary import COMPONENTS
-
-PARAMS_FORMAT = 1
+PARAMS_FORMAT = 2  # 1: the five-component aggregator before issue 15 (refitted when found)
 INTERVAL = 0.80  # central posterior interval of every score
 Z_INTERVAL = float(ndtri(0.5 + INTERVAL / 2))
 GAME_MIN_DROPBACKS = 15  # a qualified game
 SEASON_DROPBACKS_PER_GAME = 14  # a qualified season: dropbacks per team game played
+BOARD_MIN = 200  # scored dropbacks of a QB-season in the prior's population (the board)
+HALF_MIN = 50  # scored dropbacks in each half of a QB-season behind the weights
+NEXT_MIN = 200  # scored dropbacks of both seasons of a next-season pair
+FILL_IN_SHARE = 0.5  # a fill-in: under half of his team's dropbacks to date
 SCALE_LOW, SCALE_SPAN = 50.0, 49.0
+
+SHRINKS = ("multivariate", "univariate")
+PRIORS = ("board", "league", "role")
+TARGETS = ("other_half", "next_season", "both")
+GAME_PRIORS = ("role", "same")
+
+Vec = tuple[float, ...]
+Mat = tuple[Vec, ...]
+
+
+def vec(a: Any) -> Vec:
+    """A 1-d array as a tuple of floats."""
+    return tuple(float(x) for x in np.asarray(a, dtype=np.float64).ravel())
+
+
+def mat(a: Any) -> Mat:
+    """A 2-d array as a tuple of row tuples."""
+    return tuple(vec(row) for row in np.asarray(a, dtype=np.float64))
+
+
+def arr(x: Vec | Mat) -> np.ndarray:
+    """A stored vector or matrix as a float64 array."""
+    return np.asarray(x, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Config:
+    """One candidate aggregator: components, shrinkage, prior, weight target (docs/scoring.md).
+
+    shrink: "multivariate" (each component by its own reliability) or "univariate" (one
+    shrinkage of the play value). prior: "board" (QB-seasons with >= BOARD_MIN scored
+    dropbacks), "league" (centred on the league, mean 0) or "role" (board, with a fill-in
+    offset for QBs under half of their team's dropbacks; report-only). target: what the
+    weights predict (other-half EPA/db, next-season EPA/db or both). clustered: season noise
+    includes game-to-game swings. boot: bootstrap refits of the priors that widen intervals.
+    game_prior: "role" (fill-in games start from the fill-in game average) or "same".
+    """
+
+    name: str
+    components: tuple[str, ...]
+    shrink: str = "multivariate"
+    prior: str = "board"
+    target: str = "other_half"
+    clustered: bool = True
+    boot: int = 50
+    game_prior: str = "role"
+
+    def __post_init__(self) -> None:
+        for value, allowed in ((self.shrink, SHRINKS), (self.prior, PRIORS),
+                               (self.target, TARGETS), (self.game_prior, GAME_PRIORS)):
+            if value not in allowed:
+                raise ValueError(f"aggregator config {self.name}: {value!r} not in {allowed}")
+        if not self.components:
+            raise ValueError(f"aggregator config {self.name}: no components")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {**asdict(self), "components": list(self.components)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Config:
+        """Inverse of to_dict."""
+        return cls(**{**d, "components": tuple(d["components"])})
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Normal prior of true league-relative component means at one level (season or game).
+
+    mean, cov: the population's mean and covariance of true means (mu, T); noise: the
+    within-QB-game covariance of plays (Sigma); game_to_game: covariance of a QB's true game
+    means around his season level (D, season level when clustered); fill_in: the prior-mean
+    shift of a fill-in's row (None: no role prior); boot: bootstrap refits of (mean, cov).
+    """
+
+    mean: Vec
+    cov: Mat
+    noise: Mat
+    game_to_game: Mat | None = None
+    fill_in: Vec | None = None
+    boot: tuple[tuple[Vec, Mat], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"mean": list(self.mean), "cov": [list(r) for r in self.cov],
+                "noise": [list(r) for r in self.noise],
+                "game_to_game": None if self.game_to_game is None
+                else [list(r) for r in self.game_to_game],
+                "fill_in": None if self.fill_in is None else list(self.fill_in),
+                "boot": [[list(m), [list(r) for r in t]] for m, t in self.boot]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Prior:
+        """Inverse of to_dict."""
+        return cls(mean=vec(d["mean"]), cov=mat(d["cov"]), noise=mat(d["noise"]),
+                   game_to_game=None if d.get("game_to_game") is None
+                   else mat(d["game_to_game"]),
+                   fill_in=None if d.get("fill_in") is None else vec(d["fill_in"]),
+                   boot=tuple((vec(m), mat(t)) for m, t in d.get("boot", [])))
 
 
 @dataclass(frozen=True)
 class Scale:
-    """The 50-99 map of one level (season or game): mean and sd of the shrunk play value over
-    qualified training rows, and of each shrunk component."""
+    """The one 50-99 map of games, season-to-date boards and seasons: centre and spread of the
+    board population's true values, and each component's (prior mean, prior sd)."""
 
     mean: float
     sd: float
-    rows: int
-    components: dict[str, tuple[float, float]]
+    components: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class WeightFit:
-    """How the component weights were fitted (for the method note and docs/scoring.md)."""
+class FitSummary:
+    """How the weights and priors were fitted (the method note and docs/scoring.md)."""
 
     target: str
     pairs: int
@@ -40,48 +146,54 @@ class WeightFit:
     cv_mse: dict[str, float]
     r2: float
     epa_sd: float
+    board_seasons: int
+    qualified_games: int
+    reliability_400: dict[str, float]
 
 
 @dataclass(frozen=True)
 class Aggregator:
-    """Fitted parameters that turn per-play components into game and season scores."""
+    """A fitted aggregator: per-play components in, game / season scores out."""
 
     model_version: str
     train_seasons: tuple[int, ...]
-    weights: dict[str, float]
+    config: Config
+    weights: dict[str, float]  # EPA/dropback per unit of each true component mean
     weights_std: dict[str, float]
-    component_sd: dict[str, float]
-    fit: WeightFit
-    sigma2_season: float
-    tau2_season: float
-    k_season: float
-    sigma2_game: float
-    tau2_game: float
-    k_game: float
+    season: Prior
+    game: Prior
+    scale: Scale
+    fit: FitSummary
     interval: float = INTERVAL
     game_min_dropbacks: int = GAME_MIN_DROPBACKS
     season_dropbacks_per_team_game: int = SEASON_DROPBACKS_PER_GAME
-    scales: dict[str, Scale] = field(default_factory=dict)  # "season", "game"; empty while fitting
 
-    def with_scales(self, season: Scale, game: Scale) -> Aggregator:
-        """A copy with the 50-99 scales set (the last step of `fit`)."""
-        return replace(self, scales={"season": season, "game": game})
+    @property
+    def components(self) -> tuple[str, ...]:
+        """The components, in the order of every vector and matrix."""
+        return self.config.components
+
+    @property
+    def w(self) -> np.ndarray:
+        """The weights as a vector in component order."""
+        return np.array([self.weights[c] for c in self.components], dtype=np.float64)
+
+    def prior(self, level: str) -> Prior:
+        """The season or game prior."""
+        return self.season if level == "season" else self.game
 
     def to_json(self) -> str:
         """The stored form (keys sorted, so equal parameters give equal text)."""
         d: dict[str, Any] = {
             "format": PARAMS_FORMAT, "model_version": self.model_version,
-            "train_seasons": list(self.train_seasons), "components": list(COMPONENTS),
+            "train_seasons": list(self.train_seasons), "config": self.config.to_dict(),
             "weights": self.weights, "weights_std": self.weights_std,
-            "component_sd": self.component_sd, "fit": asdict(self.fit),
-            "sigma2_season": self.sigma2_season, "tau2_season": self.tau2_season,
-            "k_season": self.k_season, "sigma2_game": self.sigma2_game,
-            "tau2_game": self.tau2_game, "k_game": self.k_game, "interval": self.interval,
+            "season": self.season.to_dict(), "game": self.game.to_dict(),
+            "scale": {"mean": self.scale.mean, "sd": self.scale.sd,
+                      "components": {c: list(v) for c, v in self.scale.components.items()}},
+            "fit": asdict(self.fit), "interval": self.interval,
             "qualify": {"game_dropbacks": self.game_min_dropbacks,
                         "season_dropbacks_per_team_game": self.season_dropbacks_per_team_game},
-            "scale": {level: {"mean": s.mean, "sd": s.sd, "rows": s.rows,
-                              "components": {c: list(v) for c, v in s.components.items()}}
-                      for level, s in self.scales.items()},
         }
         return json.dumps(d, sort_keys=True)
 
@@ -91,16 +203,14 @@ class Aggregator:
         d = json.loads(text)
         if d.get("format") != PARAMS_FORMAT:
             return None
+        sc = d["scale"]
         return cls(
             model_version=d["model_version"], train_seasons=tuple(d["train_seasons"]),
-            weights=d["weights"], weights_std=d["weights_std"],
-            component_sd=d["component_sd"], fit=WeightFit(**d["fit"]),
-            sigma2_season=d["sigma2_season"], tau2_season=d["tau2_season"],
-            k_season=d["k_season"], sigma2_game=d["sigma2_game"], tau2_game=d["tau2_game"],
-            k_game=d["k_game"], interval=d["interval"],
+            config=Config.from_dict(d["config"]), weights=d["weights"],
+            weights_std=d["weights_std"], season=Prior.from_dict(d["season"]),
+            game=Prior.from_dict(d["game"]),
+            scale=Scale(sc["mean"], sc["sd"],
+                        {c: (v[0], v[1]) for c, v in sc["components"].items()}),
+            fit=FitSummary(**d["fit"]), interval=d["interval"],
             game_min_dropbacks=d["qualify"]["game_dropbacks"],
-            season_dropbacks_per_team_game=d["qualify"]["season_dropbacks_per_team_game"],
-            scales={level: Scale(s["mean"], s["sd"], s["rows"],
-                                 {c: (v[0], v[1]) for c, v in s["components"].items()})
-                    for level, s in d.get("scale", {}).items()},
-        )
+            season_dropbacks_per_team_game=d["qualify"]["season_dropbacks_per_team_game"])

@@ -20,8 +20,9 @@ import polars as pl
 
 from passing_score.models.encoding import TabularEncoder
 
-FORMAT = 3
+FORMAT = 4  # 4: the context models (expected QB EPA, success, EPA after the catch)
 PROBABILITIES = ("completion", "interception", "sack")
+CONTEXT = ("xepa", "success", "xyac")  # models.context.ContextModels fields
 TREE_FIELDS = ("feature", "threshold", "missing_left", "left", "depth", "value", "tree_start",
                "tree_class", "baseline")
 
@@ -84,7 +85,7 @@ class Trees:
                    "tree_start": np.asarray(start, np.int32),
                    "tree_class": np.asarray(klass, np.int64),
                    "baseline": np.asarray(model._baseline_prediction, np.float64).ravel()}
-        return cls(arrays, np.asarray(model.classes_))
+        return cls(arrays, np.asarray(getattr(model, "classes_", [])))  # regressors: none
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """(n, trees per iteration) raw scores."""
@@ -92,6 +93,10 @@ class Trees:
 
         a = self.arrays
         return tree_raw(np.ascontiguousarray(X, np.float32), *(a[f] for f in TREE_FIELDS))
+
+    def value(self, X: np.ndarray) -> np.ndarray:
+        """A regressor's prediction (squared error: the raw score itself)."""
+        return self.raw(X)[:, 0]
 
     def proba(self, X: np.ndarray) -> np.ndarray:
         """(n, n_classes) class probabilities: expit of the margin, or a softmax."""
@@ -150,6 +155,7 @@ class Scorer:
     trees: dict[str, Trees]  # completion, interception, sack, yac_td, components
     platt: dict[str, tuple[float, float]]
     nets: dict[str, Net]  # air_yards, yac, sack_yards, gain_yards
+    constants: dict[str, float]  # context models fitted as their sample mean (too few rows)
 
     @classmethod
     def from_play_models(cls, pm: Any) -> Scorer:
@@ -163,7 +169,21 @@ class Scorer:
         nets = {"air_yards": Net.of(pm.air_yards.model), "yac": Net.of(pm.yac.body),
                 "sack_yards": Net.of(pm.dropback_yards.sack),
                 "gain_yards": Net.of(pm.dropback_yards.gain)}
-        return cls(enc, trees, platt, nets)
+        if getattr(pm, "context", None) is None:
+            from passing_score.models.artifact import ArtifactError
+
+            raise ArtifactError("these play models have no context models (trained before "
+                                "the score's points components): retrain with `passing-score "
+                                "train`")
+        constants = {}
+        for name in CONTEXT:
+            boosted = getattr(pm.context, name)
+            enc[f"ctx_{name}"] = boosted.encoder
+            if boosted.model is None:
+                constants[name] = float(boosted.constant)
+            else:
+                trees[f"ctx_{name}"] = Trees.of(boosted.model)
+        return cls(enc, trees, platt, nets, constants)
 
     # -------------------------------------------------------------- predictions
 
@@ -199,6 +219,24 @@ class Scorer:
         s, g = self.nets["sack_yards"], self.nets["gain_yards"]
         return np.asarray(k.summaries(2, s.raw(X), s.cfg, g.raw(X), g.cfg, w, none, none, y))
 
+    def context(self, df: pl.DataFrame) -> dict[str, np.ndarray]:
+        """Columns xepa, p_success (every row) and xyac_epa (completions in the CP sample,
+        NaN elsewhere): `ContextModels.predict` from the arrays."""
+        from passing_score.models.samples import YAC_EPA_SAMPLE
+
+        def one(name: str, rows: pl.DataFrame) -> np.ndarray:
+            if name in self.constants or rows.height == 0:
+                return np.full(rows.height, self.constants.get(name, np.nan))
+            t = self.trees[f"ctx_{name}"]
+            x = self.encoders[f"ctx_{name}"].transform(rows)
+            return t.proba(x)[:, 1] if len(t.classes) else t.value(x)
+
+        mask = df.select(YAC_EPA_SAMPLE.fill_null(False)).to_series().to_numpy()
+        xyac = np.full(df.height, np.nan)
+        if mask.any():
+            xyac[mask] = one("xyac", df.filter(pl.Series(mask)))
+        return {"xepa": one("xepa", df), "p_success": one("success", df), "xyac_epa": xyac}
+
     # -------------------------------------------------------------- files
 
     def save(self, folder: Path) -> None:
@@ -211,7 +249,8 @@ class Scorer:
             arrays[f"nets/{name}/cfg"] = n.cfg
             for i, (w, b) in enumerate(zip(n.weights, n.biases, strict=True)):
                 arrays[f"nets/{name}/w{i}"], arrays[f"nets/{name}/b{i}"] = w, b
-        meta = {"format": FORMAT, "platt": self.platt,
+        meta = {"format": FORMAT, "platt": self.platt, "constants": self.constants,
+                "trees": sorted(self.trees),
                 "encoders": {n: e.to_dict() for n, e in self.encoders.items()},
                 "layers": {n: len(v.weights) for n, v in self.nets.items()}}
         tmp = folder / ".scorer.npz.tmp"
@@ -234,7 +273,7 @@ class Scorer:
         except (OSError, ValueError, KeyError):
             return None
         trees = {}
-        for name in (*PROBABILITIES, "yac_td", "components"):
+        for name in meta["trees"]:
             trees[name] = Trees({f: a[f"trees/{name}/{f}"] for f in TREE_FIELDS},
                                 a[f"trees/{name}/classes"])
         nets = {name: Net([a[f"nets/{name}/w{i}"] for i in range(n)],
@@ -244,4 +283,4 @@ class Scorer:
         enc = {n: TabularEncoder.from_dict(d) for n, d in meta["encoders"].items()}
         if any(not math.isfinite(c) for c, _ in platt.values()):
             return None
-        return cls(enc, trees, platt, nets)
+        return cls(enc, trees, platt, nets, {n: float(v) for n, v in meta["constants"].items()})

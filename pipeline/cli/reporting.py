@@ -87,24 +87,43 @@ def leaderboard(
 def validate(json_path: Annotated[Path | None, typer.Option("--json", help="write JSON here")
                                   ] = None,
              markdown: Annotated[Path | None, typer.Option(
-                 "--markdown", help="write the comparison table (docs/validity.md)")] = None,
-             model_version: Annotated[str | None, typer.Option("--model-version")] = None
+                 "--markdown", help="write the tables into this file (docs/validity.md: "
+                                    "between its validate markers)")] = None,
+             protocol: Annotated[str, typer.Option(
+                 help="rolling: every season scored by play models and an aggregator fitted "
+                      "on earlier seasons only (trains what data/models lacks); in-sample: "
+                      "the stored aggregator of a model version")] = "rolling",
+             origins: Annotated[str | None, typer.Option(
+                 help="rolling origin seasons, e.g. 2018-2024 (default: every season with "
+                      "two before it)")] = None,
+             boot: Annotated[int, typer.Option(help="bootstrap resamples of the CIs")] = 2000,
+             model_version: Annotated[str | None, typer.Option(
+                 "--model-version", help="with --protocol in-sample")] = None
              ) -> None:
     """Validity study: stability and predictiveness of the score against peer metrics."""
-    from passing_score.pipeline.foundation.warehouse import reading
+    from passing_score.pipeline import validation
+    from passing_score.pipeline.ingest.load import parse_range
     from passing_score.reports.leaderboard.export import atomic_write
-    from passing_score.reports.validity.markdown import validity_markdown
-    from passing_score.reports.validity.study import validity_study
+    from passing_score.reports.validity.markdown import (
+        rolling_markdown,
+        validity_markdown,
+        write_markdown,
+    )
 
     try:
-        with reading(state.settings.db) as con:
-            result = validity_study(con, model_version)
-        text = validity_markdown(result)
+        if boot < 0:
+            raise InputError(f"--boot {boot}: use 0 or more resamples")
+        seasons = parse_range(origins, "origins")
+        with console.status("validate") as status:
+            result = validation.validate(state.settings, protocol, model_version, seasons,
+                                         boot, progress=lambda msg: status.update(f"validate: {msg}"))
+        text = (rolling_markdown(result) if protocol == "rolling"
+                else validity_markdown(result))
         if json_path is not None:
             body = json.dumps(result, indent=2, default=str) + "\n"
             atomic_write(json_path, lambda tmp: _write_text(tmp, body))
         if markdown is not None:
-            atomic_write(markdown, lambda tmp: _write_text(tmp, text))
+            write_markdown(text, markdown)
     except PassingScoreError as exc:
         fail(exc)
         return

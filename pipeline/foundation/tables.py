@@ -54,6 +54,10 @@ PLAY_PREDICTION_COLUMNS: dict[str, str] = {
     "model_version": "VARCHAR", "cpoe": "DOUBLE", "int_avoided": "DOUBLE",
     "sack_avoided": "DOUBLE", "yards_z": "DOUBLE", "aggressiveness_z": "DOUBLE",
     "yac_z": "DOUBLE",
+    # context models (models/context.py) and the components built on them (docs/scoring.md)
+    "qb_epa": "DOUBLE", "yac_epa": "DOUBLE", "xepa": "DOUBLE", "p_success": "DOUBLE",
+    "xyac_epa": "DOUBLE", "epa_oe": "DOUBLE", "success_oe": "DOUBLE", "epa_qb_oe": "DOUBLE",
+    "yards_qb_z": "DOUBLE",
 }
 
 TABLES: dict[str, Table] = {t.name: t for t in (

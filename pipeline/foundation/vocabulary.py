@@ -12,14 +12,25 @@ from passing_score.pipeline.foundation.errors import InputError
 SEASON_TYPES: tuple[str, ...] = ("REG", "POST", "ALL")
 DATA_SEASON_TYPES: tuple[str, ...] = ("REG", "POST")  # the values plays and dropbacks carry
 
-# score components, each "higher = better for the QB" except aggressiveness (a style axis)
-COMPONENTS: tuple[str, ...] = ("completion", "interception", "sack", "yards", "aggressiveness")
+# score components (docs/scoring.md), each "higher = better for the QB" except aggressiveness
+# and yac, whose signs the fit decides. yards_qb and epa_qb replace the receiver's yards after
+# the catch by their expectation; yac keeps that part separate.
+COMPONENTS: tuple[str, ...] = ("completion", "interception", "sack", "yards_qb", "aggressiveness",
+                               "yac", "epa_qb", "success")
 COMPONENT_HELP: dict[str, str] = {
-    "completion": "completions over expected", "interception": "interceptions avoided",
-    "sack": "sacks avoided", "yards": "yards over the predicted distribution",
-    "aggressiveness": "air yards over expected (a style axis)"}
+    "completion": "completions over expected",
+    "interception": "interceptions avoided",
+    "sack": "sacks avoided",
+    "yards_qb": "yards over the predicted distribution (the receiver's yards after the catch "
+                "replaced by their expectation)",
+    "aggressiveness": "air yards over expected (a style axis)",
+    "yac": "yards after the catch over expected",
+    "epa_qb": "EPA over the situation's expectation (the receiver's yards after the catch "
+              "replaced by their expectation)",
+    "success": "successful plays (EPA > 0) over the situation's expectation"}
 COMPONENT_SHORT: dict[str, str] = {"completion": "cmp", "interception": "int", "sack": "sack",
-                                   "yards": "yds", "aggressiveness": "aggr"}
+                                   "yards_qb": "yds", "aggressiveness": "aggr", "yac": "yac",
+                                   "epa_qb": "epa", "success": "succ"}
 
 MAX_WEEK = 22  # weeks follow nflverse game ids: REG 1-17 (through 2020) or 1-18, POST after
 

@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 
 from passing_score.features.splits import get_split
-from passing_score.models.aggregator import PLAY_COLUMNS, Aggregator, prepare
+from passing_score.models.aggregator import PLAY_COLUMNS, Aggregator
 from passing_score.pipeline.foundation.errors import InputError
 from passing_score.pipeline.foundation.warehouse import (
     fetch_one,
@@ -37,10 +37,13 @@ def span(seasons: Sequence[int]) -> str:
 
 def load_plays(con: duckdb.DuckDBPyConnection, model_version: str,
                seasons: Sequence[int] | None = None, split: str | None = None) -> pl.DataFrame:
-    """Dropbacks of one model version with the columns the aggregator needs, prepared
-    (`models.aggregator.prepare`); `split` keeps that football split's dropbacks."""
+    """Dropbacks of one model version with the columns the aggregator reads (PLAY_COLUMNS;
+    a column an older play_predictions lacks is null); `split` keeps that football split's
+    dropbacks."""
     require_table(con, "play_predictions", HINT)
-    sql = (f"SELECT {', '.join(PLAY_COLUMNS)} FROM play_predictions "
+    have = set(table_columns(con, "play_predictions"))
+    cols = ", ".join(c if c in have else f"NULL::DOUBLE AS {c}" for c in PLAY_COLUMNS)
+    sql = (f"SELECT {cols} FROM play_predictions "
            "WHERE model_version = ? AND passer_id IS NOT NULL")
     params: list[object] = [model_version]
     if seasons is not None:
@@ -51,12 +54,12 @@ def load_plays(con: duckdb.DuckDBPyConnection, model_version: str,
         require_table(con, "dropbacks", "run `passing-score features` first")
         sql += (" AND (game_id, play_id) IN (SELECT d.game_id, d.play_id FROM dropbacks d "
                 f"WHERE {pred})")
-    return prepare(query_pl(con, sql, params))
+    return query_pl(con, sql + " ORDER BY season, week, game_id, play_id", params)
 
 
 def load_aggregator(con: duckdb.DuckDBPyConnection, model_version: str) -> Aggregator | None:
     """The stored aggregator of a model version (None when never fitted or of an older
-    format)."""
+    format, which `score` refits)."""
     if not table_exists(con, "score_weights"):
         return None
     row = fetch_one(con, "SELECT params FROM score_weights WHERE model_version = ?",

@@ -95,15 +95,18 @@ def score(con: duckdb.DuckDBPyConnection, model_version: str,
         season, week = None, None
     tick(1)
     p = load_plays(con, mv, None if fitted or season is None else [season])
+    components = aggregator.PRODUCTION.components if fitted or agg is None else agg.components
+    stats = aggregator.summarise(p, components)
     if fitted:
-        agg = aggregator.fit(p, train, mv)
+        agg = aggregator.fit(stats, train, mv, aggregator.PRODUCTION)
     assert agg is not None
     tick(2)
-    tv = aggregator.with_values(p, agg.weights)
-    league = aggregator.league_by_week(tv)
-    games = aggregator.game_rows(tv if week is None else tv.filter(pl.col("week") == week),
-                                 league, agg, game_results(con))
-    seasons = aggregator.season_rows(tv, league, agg)
+    # a game is scored against its week's league and its QB's share of his team's dropbacks
+    # to date: the whole season's statistics go in, one week's rows come out
+    games = aggregator.game_rows(agg, stats, game_results(con))
+    if week is not None:
+        games = games.filter(pl.col("week") == week)
+    seasons = aggregator.season_rows(agg, stats)
     tick(3)
     games = games.with_columns(pl.lit(mv).alias("model_version")).select(GAME_COLUMNS)
     seasons = seasons.with_columns(pl.lit(mv).alias("model_version")).select(SEASON_COLUMNS)

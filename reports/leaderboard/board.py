@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 
 from passing_score.features.splits import get_split
-from passing_score.models.aggregator import rank_rows, recentred, season_to_date, with_values
+from passing_score.models.aggregator import rank_rows, season_to_date, summarise
 from passing_score.pipeline.foundation.errors import InputError, NotFoundError, WarehouseError
 from passing_score.pipeline.foundation.versions import SCORES_HINT, current_version
 from passing_score.pipeline.foundation.vocabulary import MAX_WEEK, parse_season_type, say, term
@@ -79,15 +79,15 @@ def can_compute(con: duckdb.DuckDBPyConnection, split: str | None = None) -> boo
 def _recomputed(con: duckdb.DuckDBPyConnection, season: int, through_week: int | None,
                 season_type: str, min_dropbacks: int | None, mv: str,
                 split: str | None) -> pl.DataFrame:
-    """Season to date from play_predictions with the stored aggregator (a split scores only
-    its plays, on the season scale re-centred on the split's league average)."""
+    """Season to date from play_predictions with the stored aggregator. A split scores only
+    its plays, measured against the split's own league to date (a deep throw against other
+    deep throws), on the season's scale."""
     agg = require_aggregator(con, mv)
-    tv = with_values(load_plays(con, mv, [season], split), agg.weights)
-    if tv.height == 0:
+    plays = load_plays(con, mv, [season], split)
+    if plays.height == 0:
         raise NotFoundError(f"season {season} has no play_predictions for model {mv}")
-    if split is not None:
-        agg = recentred(agg, with_values(load_plays(con, mv, [season]), agg.weights), tv)
-    df = season_to_date(tv, agg, season, season_type, through_week, min_dropbacks)
+    stats = summarise(plays, agg.components)
+    df = season_to_date(agg, stats, season, season_type, through_week, min_dropbacks)
     return df.with_columns(pl.lit(mv).alias("model_version"))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,8 @@ from passing_score.pipeline.foundation.vocabulary import COMPONENTS
 PALETTE = ["#1f5fbf", "#d1495b", "#edae49", "#00798c", "#6a4c93", "#3d9970", "#ff7f0e",
            "#8c564b", "#17becf", "#7f7f7f", "#bcbd22", "#e377c2"]
 COMPONENT_COLORS = {"completion": "#1f5fbf", "interception": "#d1495b", "sack": "#edae49",
-                    "yards": "#00798c", "aggressiveness": "#8d6cab"}
+                    "yards_qb": "#00798c", "aggressiveness": "#8d6cab", "yac": "#3d9970",
+                    "epa_qb": "#14213d", "success": "#ff7f0e"}
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
                  "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 AVERAGE_STARTER = 74.5  # the scale's centre: the average qualified starter (docs/scoring.md)
@@ -142,24 +144,23 @@ def scatter_chart(board: pl.DataFrame, highlight: set[str], labelled: int = LABE
     return fig, [names[i] for i in dropped]
 
 
-def components_chart(board: pl.DataFrame, weights: dict[str, float] | None = None
+def components_chart(board: pl.DataFrame, components: Sequence[str] = COMPONENTS
                      ) -> go.Figure:
-    """Stacked (relative) bars of each QB's component contributions, plus the total; a
-    component whose fitted weight is 0 contributes nothing and is left out (and out of the
-    legend)."""
+    """Stacked (relative) bars of each QB's component contributions (the components given:
+    those with a nonzero weight), plus the total."""
     b = board.sort("rank", descending=True)
     names = [f"{r['passer_name']} ({r['team']})" for r in b.to_dicts()]
     fig = go.Figure()
-    for c in COMPONENTS:
+    for c in components:
         col = f"val_{c}"
-        if col not in b.columns or (weights is not None and not weights.get(c)):
+        if col not in b.columns:
             continue
         fig.add_trace(go.Bar(x=b[col].to_list(), y=names, orientation="h", name=c,
                              marker_color=COMPONENT_COLORS.get(c),
                              hovertemplate=f"{c}: " + "%{x:+.4f} EPA/db<extra>%{y}</extra>"))
-    vals = [f"val_{c}" for c in COMPONENTS if f"val_{c}" in b.columns]
+    vals = [f"val_{c}" for c in components if f"val_{c}" in b.columns]
     total = b.select(pl.sum_horizontal(vals)).to_series().to_list() if vals else []
-    fig.add_trace(go.Scatter(x=total, y=names, mode="markers", name="play value",
+    fig.add_trace(go.Scatter(x=total, y=names, mode="markers", name="play value (vs league)",
                              marker={"symbol": "diamond", "size": 9, "color": "#14213d"},
                              hovertemplate="play value %{x:+.4f}<extra>%{y}</extra>"))
     _layout(fig, max(300, 30 * b.height + 130), barmode="relative",

@@ -4,12 +4,12 @@ and the checks on the QBs asked for."""
 from __future__ import annotations
 
 import duckdb
-import numpy as np
 import polars as pl
 
-from passing_score.models.aggregator import Aggregator, shrink, to_score
+from passing_score.models.aggregator import Aggregator, board_by_week, summarise
 from passing_score.pipeline.foundation.errors import InputError
-from passing_score.pipeline.foundation.warehouse import query_pl
+from passing_score.pipeline.foundation.warehouse import query_pl, table_exists
+from passing_score.pipeline.scoring.readers import load_plays
 
 
 def season_rows(con: duckdb.DuckDBPyConnection, season: int, mv: str) -> pl.DataFrame:
@@ -18,32 +18,33 @@ def season_rows(con: duckdb.DuckDBPyConnection, season: int, mv: str) -> pl.Data
                     [season, mv])
 
 
-def trajectories(games: pl.DataFrame, agg: Aggregator | None) -> pl.DataFrame:
-    """Season-to-date score after each REG week of each QB, from his game rows.
+def weekly_boards(con: duckdb.DuckDBPyConnection, season: int, mv: str,
+                  agg: Aggregator | None) -> pl.DataFrame | None:
+    """The REG season-to-date board after each week (`models.aggregator.board_by_week`, the
+    leaderboard's own score), or None without stored parameters or play_predictions."""
+    if agg is None or not table_exists(con, "play_predictions"):
+        return None
+    plays = load_plays(con, mv, [season])
+    if plays.height == 0:
+        return None
+    return board_by_week(agg, summarise(plays, agg.components), season)
 
-    With the stored parameters this is the board's own score (raw mean of the scored
-    dropbacks to date, shrunk toward the league mean to date with k_season, on the season
-    scale); without them, the dropback-weighted mean of his game scores.
+
+def trajectories(games: pl.DataFrame, boards: pl.DataFrame | None) -> pl.DataFrame:
+    """Season-to-date score after each REG week a QB played, with that game's own score.
+
+    With the weekly boards this is the leaderboard's score after that week (the last point
+    after the season's last week is the season score); without them, the dropback-weighted
+    running mean of his game scores.
     """
     g = games.filter(pl.col("season_type") == "REG").sort(["passer_id", "week", "game_id"])
     if g.height == 0:
         return pl.DataFrame(schema={"passer_id": pl.String, "week": pl.Int64,
                                     "to_date": pl.Float64, "game_score": pl.Float64})
-    if agg is not None and "season" in agg.scales:
-        n = pl.col("scored_dropbacks").fill_null(0).cast(pl.Float64)
-        v = pl.when(n > 0).then(pl.col("play_value") * n).otherwise(0.0)
-        league = (g.group_by("week").agg(pl.col("league_mean").first().alias("m")))
-        out = g.with_columns(v.alias("_v"), n.alias("_n")).with_columns(
-            pl.col("_v").cum_sum().over("passer_id").alias("cv"),
-            pl.col("_n").cum_sum().over("passer_id").alias("cn")).join(league, on="week")
-        k = float(agg.k_season)
-        sc = agg.scales["season"]
-        cn, cv, m = (out[c].to_numpy().astype(np.float64) for c in ("cn", "cv", "m"))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            x = np.where(cn > 0, cv / np.where(cn > 0, cn, 1.0), m)
-        theta = shrink(x, cn, m, k)
-        to_date = to_score(theta, float(sc.mean), float(sc.sd))
-        out = out.with_columns(pl.Series("to_date", to_date))
+    if boards is not None:
+        b = boards.select("passer_id", pl.col("after_week").alias("week"),
+                          pl.col("score").alias("to_date"))
+        out = g.join(b, on=["passer_id", "week"], how="left")
     else:
         w = pl.col("dropbacks").cast(pl.Float64)
         out = g.with_columns((pl.col("score") * w).fill_null(0).cum_sum().over("passer_id")

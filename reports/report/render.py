@@ -32,7 +32,12 @@ from passing_score.reports.report.charts import (
     scatter_chart,
     trajectory_chart,
 )
-from passing_score.reports.report.data import check_qbs, season_rows, trajectories
+from passing_score.reports.report.data import (
+    check_qbs,
+    season_rows,
+    trajectories,
+    weekly_boards,
+)
 from passing_score.reports.report.sections import (
     csv_href,
     named,
@@ -53,11 +58,17 @@ def _fmt(v: Any, f: str = "{:.1f}") -> str:
     return format_number(v, f, missing="\u2013")
 
 
+def shown_components(agg: Aggregator | None) -> list[str]:
+    """The components the report shows: those with a nonzero weight (all without a model)."""
+    if agg is None:
+        return list(COMPONENTS)
+    return [c for c in COMPONENTS if abs(float(agg.weights.get(c, 0.0))) > 0]
+
+
 def _weights_text(agg: Aggregator | None) -> str:
     if agg is None:
         return ""
-    return ", ".join(f"{c} {float(agg.weights[c]):+.3f}" for c in COMPONENTS
-                     if c in agg.weights)
+    return ", ".join(f"{c} {float(agg.weights[c]):+.3f}" for c in shown_components(agg))
 
 
 def render(con: duckdb.DuckDBPyConnection, season: int, compare: int | None = None,
@@ -92,14 +103,16 @@ def render(con: duckdb.DuckDBPyConnection, season: int, compare: int | None = No
                   else board.head(TOP_COMPONENTS))
     if comp_board["rank"].null_count():
         comp_board = comp_board.with_columns(pl.col("rank").fill_null(9999))
-    traj = trajectories(games, agg) if games.height else pl.DataFrame()
+    shown = shown_components(agg)
+    traj = (trajectories(games, weekly_boards(con, season, mv, agg)) if games.height
+            else pl.DataFrame())
     order = chosen or board["passer_id"].head(TOP_TRAJECTORIES).to_list()
 
     charts = {"intervals": html(interval_chart(board, highlight, interval_pct), True,
                                  "chart-intervals"),
               "scatter": html(scatter, False, "chart-scatter"),
-              "components": html(components_chart(comp_board, agg.weights if agg else None),
-                                 False, "chart-components"),
+              "components": html(components_chart(comp_board, shown), False,
+                                 "chart-components"),
               "trajectories": (html(trajectory_chart(traj, order, team_weeks), False,
                                     "chart-trajectories")
                                if traj.height else "<p>No game scores for this season.</p>")}
@@ -135,7 +148,7 @@ def render(con: duckdb.DuckDBPyConnection, season: int, compare: int | None = No
             "score": _fmt(r["score"]), "score_low": _fmt(r["score_low"]),
             "score_high": _fmt(r["score_high"]),
             "bar": int(max(0.0, min(49.0, (r["score"] or 50) - 50)) * 1.6),
-            "comps": {c: _fmt(r.get(f"comp_{c}"), "{:.0f}") for c in COMPONENTS},
+            "comps": {c: _fmt(r.get(f"comp_{c}"), "{:.0f}") for c in shown},
             "epa": _fmt(r["epa_per_dropback"], "{:+.3f}"), "cpoe": _fmt(r["cpoe"], "{:+.1f}"),
             "change": "new" if change is None else _fmt(change, "{:+.1f}"),
             "change_class": "" if change is None else ("up" if change >= 0 else "down"),
@@ -149,7 +162,7 @@ def render(con: duckdb.DuckDBPyConnection, season: int, compare: int | None = No
     if compare is not None:
         kpis.append({"label": f"year-to-year r ({compare})", "value": _fmt(yoy_r, "{:.2f}")})
 
-    exact = agg is not None and "season" in agg.scales
+    exact = agg is not None and table_exists(con, "play_predictions")
     traj_note = ("Season-to-date score after each week (the same shrinkage and scale as the "
                  "leaderboard; the last point is the season score)." if exact else
                  "Dropback-weighted running mean of each QB's game scores (this warehouse has "
@@ -168,7 +181,6 @@ def render(con: duckdb.DuckDBPyConnection, season: int, compare: int | None = No
     comp_subject = (f"the {len(chosen)} selected QBs" if chosen
                     else f"the top {comp_board.height} QBs")
     splits, splits_note = split_leaders(con, season, mv)
-    weighted = [c for c in COMPONENTS if agg is None or agg.weights.get(c)]
     return env.get_template("report.html.j2").render(
         title=f"QB Passing Score: {season} season report"
               + (f" (vs {compare})" if compare is not None else ""),
@@ -176,15 +188,14 @@ def render(con: duckdb.DuckDBPyConnection, season: int, compare: int | None = No
         playoffs=playoff_rows(con, season, mv), splits=splits, splits_note=splits_note,
         csv_href=csv_href(board), csv_name=f"passing_score_{season}_REG.csv",
         unlabelled=", ".join(unlabelled), labelled=LABELLED,
-        unweighted=[c for c in COMPONENTS if c not in weighted],
         model_version=mv, generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
         freshness=fresh, kpis=kpis, rows=table_rows, charts=charts, interval_pct=interval_pct,
-        components=[{"name": c, "short": COMPONENT_SHORT.get(c, c[:4])} for c in COMPONENTS],
+        components=[{"name": c, "short": COMPONENT_SHORT.get(c, c[:4])} for c in shown],
+        unweighted=", ".join(c for c in COMPONENTS if c not in shown),
         epa_r=_fmt(pearson(board["epa_per_dropback"], board["score"]),
                    "{:.2f}"),
         component_subject=comp_subject, trajectory_note=traj_note, movers=movers,
         n_both=n_both, yoy_r=_fmt(yoy_r, "{:.2f}"), weights=_weights_text(agg),
-        k_season=_fmt(agg.k_season, "{:.0f}") if agg is not None else "",
         train_seasons=", ".join(map(str, agg.train_seasons if agg is not None else ())))
 
 

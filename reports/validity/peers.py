@@ -9,8 +9,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from passing_score.models.aggregator import group_sums
 from passing_score.pipeline.foundation.warehouse import query_pl, require_table, table_columns
 
+SEASON_MIN = 200  # REG dropbacks of a qualified QB-season
+HALF_MIN = 50  # dropbacks in each half (odd / even weeks)
+PEERS: tuple[str, ...] = ("epa_per_dropback", "success_rate", "cpoe", "passer_rating", "any_a",
+                          "epa_cpoe_composite")
 QBR_TEAMS = {"WSH": "WAS", "LAR": "LA"}
 NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "v"}
 
@@ -82,6 +87,33 @@ def peer_metrics(sums: pl.DataFrame) -> pl.DataFrame:
         cpoe.alias("cpoe"), rating.alias("passer_rating"), any_a.alias("any_a"),
         (0.2 * epa + 0.009 * cpoe + 0.09).alias("epa_cpoe_composite"),
     )
+
+
+def _by_dropbacks(reg: pl.DataFrame, col: str) -> pl.DataFrame:
+    """The value of col with the most dropbacks per QB-season (ties alphabetical)."""
+    return (reg.group_by(["season", "passer_id", col]).agg(pl.col("db").sum())
+            .sort(["season", "passer_id", "db", col], descending=[False, False, True, False])
+            .unique(["season", "passer_id"], keep="first", maintain_order=True)
+            .select("season", "passer_id", col))
+
+
+def peer_tables(games: pl.DataFrame, seasons: list[int] | None = None
+                ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Peer metrics per REG QB-season (>= SEASON_MIN dropbacks; with team and passer_name)
+    and per half-season of those QB-seasons (odd / even weeks, >= HALF_MIN dropbacks), from
+    `peer_game_sums` rows."""
+    if seasons is not None:
+        games = games.filter(pl.col("season").is_in(seasons))
+    reg = games.filter(pl.col("season_type") == "REG").with_columns(
+        (pl.col("week") % 2).alias("half"))
+    full = peer_metrics(group_sums(reg, ["season", "passer_id"], PEER_SUMS)).filter(
+        pl.col("db") >= SEASON_MIN).join(_by_dropbacks(reg, "team"), on=["season", "passer_id"],
+                                         how="left").join(
+        _by_dropbacks(reg, "passer_name"), on=["season", "passer_id"], how="left")
+    halves = peer_metrics(group_sums(reg, ["season", "passer_id", "half"], PEER_SUMS)).filter(
+        pl.col("db") >= HALF_MIN).join(full.select("season", "passer_id"),
+                                       on=["season", "passer_id"])
+    return full, halves
 
 
 def _name_key(name: str | None) -> str:

@@ -15,18 +15,22 @@ import duckdb
 import polars as pl
 
 from passing_score.models import aggregator
-from passing_score.models.aggregator import GAME_MIN_DROPBACKS, Aggregator
+from passing_score.models.aggregator import GAME_MIN_DROPBACKS, Aggregator, Stats
 from passing_score.pipeline.foundation.errors import InputError
 from passing_score.pipeline.foundation.scalars import as_int
 from passing_score.pipeline.foundation.versions import current_version
 from passing_score.pipeline.scoring.readers import game_results, load_aggregator, load_plays
 from passing_score.pipeline.scoring.scores import default_train_seasons
+from passing_score.reports.validity.ours import OURS, UNSHRUNK, season_and_halves
 from passing_score.reports.validity.peers import (
-    PEER_SUMS,
+    HALF_MIN,
+    PEERS,
+    SEASON_MIN,
     load_qbr,
     match_qbr,
     peer_game_sums,
     peer_metrics,
+    peer_tables,
 )
 from passing_score.reports.validity.stats import (
     auc,
@@ -36,12 +40,7 @@ from passing_score.reports.validity.stats import (
     spearman_brown,
 )
 
-SEASON_MIN = 200  # REG dropbacks of a qualified QB-season
-HALF_MIN = 50  # dropbacks in each half (odd / even weeks)
 GAME_MIN = GAME_MIN_DROPBACKS
-OURS = "passing_score"
-PEERS: tuple[str, ...] = ("epa_per_dropback", "success_rate", "cpoe", "passer_rating", "any_a",
-                          "epa_cpoe_composite")
 EXTRA: tuple[str, ...] = ("passing_score_unshrunk", "passing_score_loso")
 REFERENCE: dict[str, dict[str, float]] = {
     "epa_per_dropback": {"split_half": .486, "split_half_sb": .654, "yoy": .424,
@@ -56,37 +55,27 @@ REFERENCE: dict[str, dict[str, float]] = {
 }
 
 
-def _peer_sum(games: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    return aggregator.group_sums(games, keys, PEER_SUMS)
-
-
 # ---------------------------------------------------------------- our score per QB-season/half
 
 
-def _ours(p: pl.DataFrame, agg: Aggregator) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Shrunk and unshrunk play value per REG QB-season and per QB-half (odd/even weeks)."""
-    tv = aggregator.with_values(p, agg.weights)
-    league = aggregator.league_by_week(tv)
-    reg = tv.filter(pl.col("season_type") == "REG").with_columns(
-        (pl.col("week") % 2).alias("half"))
-    end = reg.group_by("season").agg(pl.col("week").max().alias("week_end"))
-    out = []
-    for keys in (["season", "passer_id"], ["season", "passer_id", "half"]):
-        s = aggregator.summarise(reg, keys, end, league, agg.k_season, agg.sigma2_season)
-        out.append(s.select(*keys, pl.col("play_value_shrunk").alias(OURS),
-                            pl.col("play_value").alias("passing_score_unshrunk")))
-    return out[0], out[1]
+def _ours(agg: Aggregator, stats: Stats) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Shrunk and unshrunk value (relative to the league) per REG QB-season and QB-half."""
+    full, half = season_and_halves(agg, stats)
+    return (full.select("season", "passer_id", OURS, UNSHRUNK),
+            half.select("season", "passer_id", "half", OURS, UNSHRUNK))
 
 
-def _ours_loso(p: pl.DataFrame, mv: str) -> tuple[pl.DataFrame, pl.DataFrame] | None:
-    """Our score with weights, shrinkage and scale fitted leaving the scored season out."""
-    seasons = sorted(set(p.filter(pl.col("season_type") == "REG")["season"].to_list()))
+def _ours_loso(stats: Stats, mv: str, config: aggregator.Config
+               ) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """Our score with weights, priors and scale fitted leaving the scored season out."""
+    reg = stats.games.filter(pl.col("season_type") == "REG")
+    seasons = sorted(set(reg["season"].to_list()))
     if len(seasons) < 3:
         return None
     parts_s, parts_h = [], []
     for s in seasons:
-        agg = aggregator.fit(p, [x for x in seasons if x != s], mv)
-        a, b = _ours(p.filter(pl.col("season") == s), agg)
+        agg = aggregator.fit(stats, [x for x in seasons if x != s], mv, config)
+        a, b = season_and_halves(agg, stats, [s])
         parts_s.append(a.select("season", "passer_id", pl.col(OURS).alias("passing_score_loso")))
         parts_h.append(b.select("season", "passer_id", "half",
                                 pl.col(OURS).alias("passing_score_loso")))
@@ -121,35 +110,21 @@ def validity_study(con: duckdb.DuckDBPyConnection, model_version: str | None = N
     if p.height == 0:
         raise InputError(f"model {mv} has no play_predictions")
     all_seasons = sorted(set(p["season"].to_list()))
+    config = agg.config if agg is not None else aggregator.PRODUCTION
+    stats = aggregator.summarise(p, config.components)
     if agg is None:
-        agg = aggregator.fit(p, default_train_seasons(all_seasons), mv)
+        agg = aggregator.fit(stats, default_train_seasons(all_seasons), mv, config)
         params_note = "weights fitted for this study (no score_weights stored)"
     else:
         params_note = "stored score_weights"
     games = peer_game_sums(con).filter(pl.col("season").is_in(all_seasons))
-    reg = games.filter(pl.col("season_type") == "REG").with_columns(
-        (pl.col("week") % 2).alias("half"))
-    team = (reg.group_by(["season", "passer_id", "team"]).agg(pl.col("db").sum())
-            .sort(["season", "passer_id", "db", "team"], descending=[False, False, True, False])
-            .unique(["season", "passer_id"], keep="first", maintain_order=True)
-            .select("season", "passer_id", "team"))
-    name = (reg.group_by(["season", "passer_id", "passer_name"]).agg(pl.col("db").sum())
-            .sort(["season", "passer_id", "db", "passer_name"],
-                  descending=[False, False, True, False])
-            .unique(["season", "passer_id"], keep="first", maintain_order=True)
-            .select("season", "passer_id", "passer_name"))
-    seasons = peer_metrics(_peer_sum(reg, ["season", "passer_id"])).filter(
-        pl.col("db") >= SEASON_MIN).join(team, on=["season", "passer_id"], how="left").join(
-        name, on=["season", "passer_id"], how="left")
-    halves = peer_metrics(_peer_sum(reg, ["season", "passer_id", "half"])).filter(
-        pl.col("db") >= HALF_MIN).join(seasons.select("season", "passer_id"),
-                                       on=["season", "passer_id"])
-    ours_s, ours_h = _ours(p, agg)
+    seasons, halves = peer_tables(games)
+    ours_s, ours_h = _ours(agg, stats)
     seasons = seasons.join(ours_s, on=["season", "passer_id"], how="left")
     halves = halves.join(ours_h, on=["season", "passer_id", "half"], how="left")
-    metrics_order = [OURS, *PEERS, "passing_score_unshrunk"]
+    metrics_order = [OURS, *PEERS, UNSHRUNK]
     if loso:
-        lo = _ours_loso(p, mv)
+        lo = _ours_loso(stats, mv, config)
         if lo is not None:
             seasons = seasons.join(lo[0], on=["season", "passer_id"], how="left")
             halves = halves.join(lo[1], on=["season", "passer_id", "half"], how="left")
@@ -157,31 +132,34 @@ def validity_study(con: duckdb.DuckDBPyConnection, model_version: str | None = N
     metrics = {m: _metric_block(seasons, halves, m) for m in metrics_order}
 
     result: dict[str, Any] = {
+        "protocol": {"name": "in-sample",
+                     "note": "the stored aggregator (fitted on every season but the newest) "
+                             "scores every season, its own training seasons included"},
         "model_version": mv, "seasons": all_seasons, "params": params_note,
         "train_seasons": list(agg.train_seasons),
         "definitions": {
             "sample": f"REG QB-seasons with >= {SEASON_MIN} dropbacks; halves = odd vs even "
                       f"weeks with >= {HALF_MIN} dropbacks each; dropbacks = qb_dropback plays "
                       "with a passer_id, two-point tries excluded",
-            "passing_score": "season (or half) play value shrunk toward the league mean "
-                             "(empirical Bayes), the quantity the 50-99 score maps monotonically",
+            "passing_score": "season (or half) play value relative to the league, shrunk "
+                             "(multivariate empirical Bayes): the quantity the 50-99 score "
+                             "maps monotonically",
             "epa_per_dropback": "mean qb_epa; success_rate = share with qb_epa > 0",
             "cpoe": "mean of the source's cpoe (nflfastR)",
             "epa_cpoe_composite": "0.2 * EPA/db + 0.009 * CPOE + 0.09",
         },
         "metrics": metrics,
-        "game_level": _game_level(con, p, agg, games),
+        "game_level": _game_level(con, stats, agg, games),
         "qbr": _qbr_block(seasons, qbr_path),
         "reference": REFERENCE,
     }
     return result
 
 
-def _game_level(con: duckdb.DuckDBPyConnection, p: pl.DataFrame, agg: Aggregator,
+def _game_level(con: duckdb.DuckDBPyConnection, stats: Stats, agg: Aggregator,
                 games: pl.DataFrame) -> dict[str, Any]:
     """Association of QB-game metrics with the team's points and win (qualified games)."""
-    tv = aggregator.with_values(p, agg.weights)
-    g = aggregator.game_rows(tv, aggregator.league_by_week(tv), agg, game_results(con))
+    g = aggregator.game_rows(agg, stats, game_results(con))
     peers = peer_metrics(games).select("game_id", "passer_id", "epa_per_dropback", "cpoe",
                                        "passer_rating", "any_a", "success_rate")
     g = g.filter(pl.col("qualified") & pl.col("team_points").is_not_null()).select(

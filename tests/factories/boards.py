@@ -23,6 +23,7 @@ MV = "pm-synth-0001"
 SEASONS = (2022, 2023)
 REG_WEEKS = 6
 POST_WEEK = REG_WEEKS + 1
+PER_GAME = 36  # dropbacks of a QB in a game (make_predictions)
 TEAMS = ("KC", "BUF", "CIN", "BAL", "SF", "DAL", "PHI", "MIA")
 NAMES = ("P.Mahomes", "J.Allen", "J.Burrow", "L.Jackson", "B.Purdy", "D.Prescott",
          "J.Hurts", "T.Tagovailoa")
@@ -65,6 +66,7 @@ def game_score_rows(seed: int = 3) -> pl.DataFrame:
                     passers = [(qb(side), NAMES[side], 20), (BACKUP_ID, BACKUP_NAME, 12)]
                 for pid, name, db in passers:
                     base = 85 - 4 * side + (3 if season == SEASONS[-1] and side == 5 else 0)
+                    base -= 10 if pid == BACKUP_ID else 0  # the backup is the worst
                     s = float(np.clip(base + rng.normal(0, 5), 50.5, 98.5))
                     r: dict = {c: None for c in GAME_COLUMNS}
                     r.update(passer_id=pid, game_id=_gid(season, week, a, h), model_version=MV,
@@ -161,14 +163,15 @@ def make_score_warehouse(path: Path) -> Path:
 
 
 def make_predictions(seed: int = 11) -> pl.DataFrame:
-    """play_predictions of the synthetic schedule: 30 dropbacks a game, QB 0 the best."""
+    """play_predictions of the synthetic schedule: 36 dropbacks a game (a starter's REG season
+    has 216, above the prior's 200), QB 0 the best."""
     rng = np.random.default_rng(seed)
     cols: dict[str, list] = {k: [] for k in ("game_id", "passer_id", "passer", "posteam",
                                              "defteam", "season", "week", "season_type", "q")}
     for season in SEASONS:
         for week, st, a, h in _schedule(season):
             for side, other in ((a, h), (h, a)):
-                for _ in range(30):
+                for _ in range(PER_GAME):
                     cols["game_id"].append(_gid(season, week, a, h))
                     cols["passer_id"].append(qb(side))
                     cols["passer"].append(NAMES[side])
@@ -184,11 +187,16 @@ def make_predictions(seed: int = 11) -> pl.DataFrame:
     cpoe = rng.normal(skill, 0.45, n)
     yards_z = rng.normal(2 * skill, 1.0, n)
     epa = 0.5 * yards_z + 0.3 * cpoe + rng.normal(0.0, 0.5, n)
+    yac_z = rng.normal(skill / 2, 1.0, n)
     return df.drop("q").with_columns(
         pl.Series("play_id", np.arange(1, n + 1) * 10), pl.Series("epa", epa),
         pl.Series("cpoe", cpoe), pl.Series("int_avoided", rng.normal(0.002 * skill, 0.1, n)),
         pl.Series("sack_avoided", rng.normal(skill / 3, 0.2, n)),
         pl.Series("yards_z", yards_z), pl.Series("aggressiveness_z", rng.normal(0, 1, n)),
+        pl.Series("yards_qb_z", yards_z - 0.2 * yac_z), pl.Series("yac_z", yac_z),
+        pl.Series("qb_epa", epa), pl.Series("epa_oe", epa - 0.05),
+        pl.Series("epa_qb_oe", epa - 0.05 - 0.1 * yac_z),
+        pl.Series("success_oe", (epa > 0).astype(float) - 0.5),
         pl.lit(True).alias("model_eligible"), pl.lit(MV).alias("model_version"))
 
 

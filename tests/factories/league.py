@@ -81,6 +81,8 @@ def make_league(seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame]:
                       -3.09, 3.09)
     aggr_z = np.clip(rng.normal(sk("a", 0.0), 1.0, n), -3.09, 3.09)
     epa = 0.45 * yards_z - 2.0 * interception - 0.2 * sack + rng.normal(0.05, 0.6, n)
+    xepa = 0.05 + 0.3 * (p_complete - 0.6)  # the situation's expected EPA
+    p_success = np.clip(0.47 + 0.5 * (p_complete - 0.6), 0.05, 0.95)
     eligible = rng.random(n) > 0.01  # ~1% spikes / bad context: not scored
     f = pl.Series
     pred = df.drop("qb", "home", "away").with_columns(
@@ -104,7 +106,14 @@ def make_league(seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.when(pl.col("p_sack").is_not_null()).then(pl.Series(yards_z)).alias("yards_z"),
         pl.when(pl.col("air_pit").is_not_null()).then(pl.Series(aggr_z))
         .alias("aggressiveness_z"),
-        pl.lit(None, pl.Float64).alias("yac_z"),
+        pl.when(pl.col("complete")).then(pl.Series(rng.normal(0.0, 1.0, n))).alias("yac_z"),
+        pl.Series("qb_epa", epa),
+        pl.Series("xepa", xepa), pl.Series("p_success", p_success),
+    ).with_columns(
+        pl.col("yards_z").alias("yards_qb_z"),
+        (pl.col("qb_epa") - pl.col("xepa")).alias("epa_oe"),
+        (pl.col("qb_epa") - pl.col("xepa")).alias("epa_qb_oe"),
+        ((pl.col("qb_epa") > 0).cast(pl.Float64) - pl.col("p_success")).alias("success_oe"),
     )
     plays = _plays(df, pred, rng)
     return pred, plays

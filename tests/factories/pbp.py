@@ -134,6 +134,10 @@ def _simulate_game(rng: np.random.Generator, season: int, week: int, season_type
         base["first_down"] = int(fd and not td)
         base["epa"] = round(0.12 * (gained - 0.4 * togo) + 4.0 * td - 4.5 * base["interception"]
                             - 0.8 * (kind == "sack") + float(rng.normal(0, 0.3)), 4)
+        base["qb_epa"] = base["epa"]
+        if kind == "pass" and base.get("complete_pass") == 1 and base.get("yards_after_catch") \
+                is not None:
+            base["yac_epa"] = round(0.12 * base["yards_after_catch"], 4)
         base["success"] = int(base["epa"] > 0)
         base["wp"] = round(_sigmoid(0.1 * base["score_differential"]), 4)
         rows.append(base)

@@ -6,8 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
-from passing_score.pipeline import jobs
+import pytest
+
+from passing_score.pipeline import jobs, validation
 from passing_score.pipeline.foundation.config import Settings
+from passing_score.pipeline.foundation.errors import InputError
 from tests.factories.trained import TrainedLeague
 
 
@@ -22,3 +25,25 @@ def test_run_trains_when_no_model_matches_this_data_and_code(trained_league: Tra
     shutil.copytree(trained_league.data_dir / "models", data / "models", dirs_exist_ok=True)
     assert not jobs.needs_training(settings)  # the league's model is this data's and code's
     assert jobs.planned_version(settings) in {p.name for p in (data / "models").iterdir()}
+
+
+def test_rolling_origins_train_with_the_library_and_see_only_earlier_seasons(
+        trained_league: TrainedLeague, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(trained_league.data_dir / "models", data / "models")
+    before = sorted(p.name for p in (data / "models").iterdir())
+    settings = Settings(db=trained_league.db, data_dir=data)
+    origins, peers, results = validation.rolling_origins(settings)
+    assert [o.season for o in origins] == [2030]  # the only season with two before it
+    o = origins[0]
+    # the artifact `train` made for 2028-2029 is reused (same code, seasons and data)
+    assert sorted(p.name for p in (data / "models").iterdir()) == before
+    assert o.model_version in before and o.model_seasons == (2028, 2029)
+    assert sorted(set(o.plays["season"].to_list())) == [2028, 2029, 2030]
+    assert peers.height and results.height
+    cached = list((data / "rolling").glob(f"{o.model_version}_2028-2030_*.parquet"))
+    assert len(cached) == 1
+    again, _, _ = validation.rolling_origins(settings, [2030])
+    assert again[0].plays.equals(o.plays)  # read back from the cache
+    with pytest.raises(InputError, match="two earlier seasons"):
+        validation.rolling_origins(settings, [2029])

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from passing_score.models.aggregator import to_score
-from passing_score.models.aggregator.sums import NONNEG
+from passing_score.models.aggregator.sums import FREE_SIGN
 from passing_score.pipeline.foundation.errors import InputError, WarehouseError
 from passing_score.pipeline.foundation.vocabulary import COMPONENTS
 from passing_score.pipeline.foundation.warehouse import connect, query_pl
@@ -62,8 +62,7 @@ def test_star_ranks_first_with_interval_excluding_league_mean(scored) -> None:
         s = rows.filter(pl.col("season") == season)
         star = s.filter(pl.col("passer_id") == STAR).row(0, named=True)
         assert star["rank"] == 1 and star["qualified"]
-        league_score = float(to_score(star["league_mean"], agg.scales["season"].mean,
-                                      agg.scales["season"].sd))
+        league_score = float(to_score(0.0, agg.scale.mean, agg.scale.sd))  # league level
         assert star["score_low"] > league_score
         assert star["score_low"] <= star["score"] <= star["score_high"] <= 99
         # the known margin comes back out: ~8 points of completion over expected
@@ -78,7 +77,10 @@ def test_shrinkage_pulls_a_small_sample_toward_the_mean(scored) -> None:
     assert backup["dropbacks"] == 40 and not backup["qualified"] and backup["rank"] is None
     assert backup["play_value"] > star["play_value"]  # the better raw mean ...
     assert backup["play_value_shrunk"] < star["play_value_shrunk"]  # ... does not top the board
-    m = backup["league_mean"]
+    agg = load_aggregator(scored, MV)
+    assert agg is not None
+    # pulled toward the prior (the average qualified starter, relative to the league)
+    m = backup["league_mean"] + float(agg.w @ np.asarray(agg.season.mean))
     assert abs(backup["play_value_shrunk"] - m) < 0.5 * abs(backup["play_value"] - m)
     assert backup["score_high"] - backup["score_low"] > star["score_high"] - star["score_low"]
     board = lb.board(scored, SEASONS[-1], min_dropbacks=0)
@@ -97,15 +99,16 @@ def test_scale_is_monotone_and_bounded(scored) -> None:
                                                         COMPONENTS)):
             assert t[c].min() >= 50 and t[c].max() <= 99, (table, c)
         assert (t["score_low"] <= t["score"]).all() and (t["score"] <= t["score_high"]).all()
-        # ordered by the shrunk value within a level
-        o = t.sort("play_value_shrunk")
+        # ordered by the shrunk value relative to the league, on one scale for both levels
+        o = t.sort(pl.col("play_value_shrunk") - pl.col("league_mean"))
         assert (o["score"].diff().drop_nulls() >= -1e-12).all()
 
 
 def test_decomposition_and_game_to_season_consistency(scored) -> None:
     s = query_pl(scored, "SELECT * FROM qb_season_scores")
     total = sum(s[f"val_{c}"] for c in COMPONENTS)
-    assert np.allclose(total.to_numpy(), s["play_value_shrunk"].to_numpy(), atol=1e-12)
+    assert np.allclose(total.to_numpy(), (s["play_value_shrunk"] - s["league_mean"]).to_numpy(),
+                       atol=1e-12)
     agg = query_pl(scored, """
         SELECT g.passer_id, g.season, s.season_type,
                sum(g.play_value * g.scored_dropbacks) / sum(g.scored_dropbacks) AS m,
@@ -126,9 +129,10 @@ def test_weights_are_fitted_on_training_seasons_and_stored(scored) -> None:
     assert agg is not None
     assert agg.train_seasons == (SEASONS[0],)  # all seasons but the newest
     w = agg.weights
-    assert w["yards"] > 0 and w["completion"] >= 0 and w["interception"] >= 0
-    assert all(w[c] >= 0 for c in NONNEG)
-    assert 0 < agg.k_season < 5000 and agg.scales["season"].sd > 0
+    assert set(w) == set(COMPONENTS) and agg.config.name == "mv_recv"
+    assert w["yards_qb"] + w["epa_qb"] + w["completion"] > 0
+    assert all(w[c] >= 0 for c in COMPONENTS if c not in FREE_SIGN)
+    assert all(0 < r < 1 for r in agg.fit.reliability_400.values()) and agg.scale.sd > 0
     row = query_pl(scored, "SELECT * FROM score_weights")
     assert row.height == 1 and row["model_version"][0] == MV
 

@@ -20,6 +20,7 @@ from passing_score.reports.leaderboard.terminal import board_title, render_board
 from tests.factories.boards import (
     BACKUP_ID,
     MV,
+    PER_GAME,
     REG_WEEKS,
     SEASONS,
     TEAMS,
@@ -61,7 +62,7 @@ def test_board_has_the_design_row_and_matches_the_season_table(ro) -> None:
 def test_week_game_week_team_sort_and_min_dropbacks(ro) -> None:
     s = SEASONS[-1]
     w3 = lb.board(ro, s, week=3)
-    assert w3["week"][0] == 3 and w3["dropbacks"].max() <= 3 * 30
+    assert w3["week"][0] == 3 and w3["dropbacks"].max() <= 3 * PER_GAME
     assert w3["score_change"].null_count() == 0
     one = lb.board(ro, s, game_week=4)
     assert one["week"].unique().to_list() == [4] and one["games"].max() == 1

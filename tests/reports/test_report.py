@@ -18,9 +18,10 @@ from passing_score.pipeline.foundation.errors import InputError
 from passing_score.pipeline.foundation.warehouse import query_pl
 from passing_score.pipeline.scoring.readers import load_aggregator
 from passing_score.reports.report import render as report
-from passing_score.reports.report.data import trajectories
+from passing_score.reports.report.data import trajectories, weekly_boards
 from tests.factories.boards import (
     BACKUP_ID,
+    MV,
     SEASONS,
     make_score_warehouse,
     make_scored_warehouse,
@@ -87,8 +88,9 @@ def test_report_is_self_contained_with_every_section(report_file: Path) -> None:
 
 def test_trajectory_ends_at_the_season_score(scored: duckdb.DuckDBPyConnection) -> None:
     games = query_pl(scored, "SELECT * FROM qb_game_scores WHERE season = ?", [SEASONS[-1]])
-    agg = load_aggregator(scored, games["model_version"][0])
-    traj = trajectories(games, agg)
+    mv = games["model_version"][0]
+    agg = load_aggregator(scored, mv)
+    traj = trajectories(games, weekly_boards(scored, SEASONS[-1], mv, agg))
     last = traj.sort("week").group_by("passer_id").last()
     season = query_pl(scored, "SELECT passer_id, score FROM qb_season_scores WHERE season = ? "
                               "AND season_type = 'REG'", [SEASONS[-1]])
@@ -106,7 +108,7 @@ def test_report_on_score_tables_only_and_qbs(stored: duckdb.DuckDBPyConnection,
     assert "the 2 selected QBs" in html and 'class="hl"' in html
     assert "running mean of each QB" in html  # no score_weights: the fallback trajectory
     games = query_pl(stored, "SELECT * FROM qb_game_scores WHERE season = ?", [SEASONS[-1]])
-    traj = trajectories(games, None)
+    traj = trajectories(games, weekly_boards(stored, SEASONS[-1], MV, None))
     one = traj.filter(pl.col("passer_id") == qb(0)).sort("week")
     assert one["to_date"][0] == one["game_score"][0]
 

@@ -10,13 +10,22 @@ import numpy as np
 import polars as pl
 import pytest
 
+from passing_score.models.aggregator import CANDIDATES
 from passing_score.pipeline.foundation.warehouse import connect, query_pl
 from passing_score.pipeline.scoring import scores as scoring
 from passing_score.reports.leaderboard import board as lb
 from passing_score.reports.validity import peers, stats
 from passing_score.reports.validity import study as validity
-from passing_score.reports.validity.markdown import write_validity_markdown
+from passing_score.reports.validity.markdown import (
+    BEGIN,
+    END,
+    rolling_markdown,
+    write_markdown,
+    write_validity_markdown,
+)
+from passing_score.reports.validity.rolling import Origin, rolling_study
 from tests.factories.league import MV, N_QBS, SEASONS, STAR, make_league, write_league
+from tests.factories.talent import peer_games, simulate
 
 
 def test_pearson_and_spearman_brown_hand_cases() -> None:
@@ -95,6 +104,7 @@ def test_study_on_the_synthetic_league(tmp_path: Path) -> None:
     scoring.score(con, MV)
     result = validity.validity_study(con, loso=False, qbr_path=tmp_path / "none.csv")
     json.dumps(result)  # JSON-serialisable
+    assert result["protocol"]["name"] == "in-sample"
     met = result["metrics"]
     assert set(met) >= {"passing_score", *validity.PEERS}
     ours = met["passing_score"]
@@ -121,3 +131,63 @@ def test_study_on_the_synthetic_league(tmp_path: Path) -> None:
     board = lb.board(con, SEASONS[0])
     assert board["passer_id"][0] == STAR
     con.close()
+
+
+# ---------------------------------------------------------------- the rolling protocol
+
+FIRST, LAST = 2001, 2006
+
+
+@pytest.fixture(scope="module")
+def rolling() -> dict:
+    """The rolling study on a synthetic league: origins 2003-2006, three candidates."""
+    league = simulate(seasons=LAST - FIRST + 1, teams=16, first=FIRST, seed=5)
+    # a team's starter is the same QB every season (his talent is drawn anew each season)
+    pred = league.pred.with_columns(pl.col("passer_id").str.slice(5))
+    origins = [Origin(t, f"pm-synth-{t}", tuple(range(FIRST, t)),
+                      pred.filter(pl.col("season") <= t))
+               for t in range(FIRST + 2, LAST + 1)]
+    cands = {n: CANDIDATES[n] for n in ("mv", "mv_recv", "uni_board")}
+    return rolling_study(origins, peer_games(pred), None, None, candidates=cands,
+                         report_only={}, boot=40)
+
+
+def test_rolling_study_json_layout(rolling: dict) -> None:
+    json.dumps(rolling)
+    assert set(rolling) >= {"protocol", "metrics", "variants", "bootstrap", "team_changers",
+                            "drift", "half_coverage", "game_level", "chosen", "inner", "qbr"}
+    assert set(rolling["metrics"]) == {"passing_score", *validity.PEERS}
+    assert set(rolling["variants"]) == {"ours_mv", "ours_mv_recv", "ours_uni_board"}
+    pr = rolling["protocol"]
+    assert pr["name"] == "rolling-origin" and pr["evaluated_seasons"] == [FIRST + 3, LAST]
+    ours = rolling["metrics"]["passing_score"]
+    assert ours["n_yoy_pairs"] > 0 and ours["split_half"] is not None
+    b = rolling["bootstrap"]["epa_per_dropback"]["yoy"]
+    assert len(b["ci"]) == 2 and len(b["diff_ours_minus"]) == 2 and 0 <= b["p_ours_better"] <= 1
+    assert set(rolling["drift"]["nested"]["median"]) == {str(k) for k in range(1, 18)}
+    assert rolling["half_coverage"]["all"]["observed"] is not None
+    assert {"n_changers", "n_stayers", "metrics"} <= set(rolling["team_changers"])
+    assert set(rolling["chosen"].values()) <= {"mv", "mv_recv", "uni_board"}
+
+
+def test_no_evaluated_season_in_any_fit(rolling: dict) -> None:
+    for t, o in rolling["protocol"]["origins"].items():
+        assert max(o["play_model_seasons"]) < int(t)
+        assert max(o["aggregator_seasons"]) < int(t) and min(o["aggregator_seasons"]) == FIRST
+        assert max(o["predicted_seasons"]) == int(t)
+    inner = rolling["inner"]
+    assert set(inner) == set(rolling["protocol"]["origins"])
+    league = simulate(seasons=3, teams=8, first=FIRST, seed=1)
+    with pytest.raises(ValueError, match="origin 2002"):  # play models that saw the season
+        rolling_study([Origin(2002, "x", (2001, 2002), league.pred)], peer_games(league.pred))
+
+
+def test_rolling_markdown_goes_between_the_markers(rolling: dict, tmp_path: Path) -> None:
+    text = rolling_markdown(rolling)
+    assert "Spearman-Brown" in text and "Team changers" in text and "| max over k >= 4 |" in text
+    doc = tmp_path / "validity.md"
+    doc.write_text(f"# Validity\n\nprose before\n\n{BEGIN}\nold tables\n{END}\n\nprose after\n")
+    write_markdown(text, doc)
+    out = doc.read_text()
+    assert out.startswith("# Validity\n\nprose before") and out.rstrip().endswith("prose after")
+    assert "old tables" not in out and text in out

@@ -1,0 +1,117 @@
+"""The normal-normal posterior of a row's true component means and its 50-99 score.
+
+For a row (QB-game, QB-season, QB-season-to-date) with n scored dropbacks and league-relative
+component means xbar: theta_hat = mu + T (T + N)^-1 (xbar - mu), P = T - T (T + N)^-1 T with N
+the row's sampling covariance; value = w . theta_hat, variance w' P w plus the spread of the
+value over the bootstrap refits of the prior (docs/scoring.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from scipy.special import ndtr  # scipy.stats.norm.cdf, without importing scipy.stats
+
+from passing_score.models.aggregator.params import (
+    FILL_IN_SHARE,
+    SCALE_LOW,
+    SCALE_SPAN,
+    Prior,
+    arr,
+)
+
+
+def role_indicator(share: np.ndarray) -> np.ndarray:
+    """1 for a primary passer (share of his team's dropbacks >= FILL_IN_SHARE), else 0."""
+    sh = np.nan_to_num(np.asarray(share, dtype=np.float64), nan=1.0)
+    return (sh >= FILL_IN_SHARE).astype(np.float64)
+
+
+def row_dot(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """x @ w row by row, each row summed on its own: a row's value does not depend on how
+    many rows came with it (a matrix product's blocking does)."""
+    return np.asarray((x * w).sum(axis=1), dtype=np.float64)
+
+
+def noise_cov(prior: Prior, n: np.ndarray, n2: np.ndarray | None) -> np.ndarray:
+    """Sampling covariance (R, K, K) of each row's component means: Sigma / n, plus
+    D sum(n_game^2) / n^2 at the season level (game-clustered noise)."""
+    n = np.asarray(n, dtype=np.float64)
+    nn = np.maximum(n, 1e-9)[:, None, None]
+    out = arr(prior.noise)[None] / nn
+    if prior.game_to_game is not None and n2 is not None:
+        ratio = np.asarray(n2, dtype=np.float64) / np.maximum(n, 1e-9) ** 2
+        out = out + arr(prior.game_to_game)[None] * ratio[:, None, None]
+    return out
+
+
+def prior_means(prior: Prior, share: np.ndarray | None, r: int) -> np.ndarray:
+    """Prior mean per row (R, K): the population mean, shifted for a fill-in's row when the
+    prior has a role offset and shares are given."""
+    mu = arr(prior.mean)
+    if prior.fill_in is None or share is None:
+        return np.broadcast_to(mu, (r, len(mu)))
+    return mu + arr(prior.fill_in) * (1.0 - role_indicator(share))[:, None]
+
+
+def posterior(xbar: np.ndarray, n: np.ndarray, mu: np.ndarray, t: np.ndarray,
+              noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior means (R, K) and covariances (R, K, K) of true means; n = 0 gives the prior."""
+    r, k = xbar.shape
+    m = t[None] + noise
+    # B = T M^-1 (T and M symmetric): solve M B' = T
+    b = np.transpose(np.linalg.solve(m, np.broadcast_to(t, (r, k, k))), (0, 2, 1))
+    b[n <= 0] = 0.0
+    d = np.where((n > 0)[:, None], xbar - mu, 0.0)
+    theta = mu + np.einsum("rij,rj->ri", b, d)
+    p = t[None] - np.einsum("rij,jk->rik", b, t)
+    return theta, p
+
+
+def posterior_values(prior: Prior, w: np.ndarray, shrink: str, xbar: np.ndarray,
+                     n: np.ndarray, n2: np.ndarray | None = None,
+                     share: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(value (R,), value sd (R,), theta_hat (R, K)) of rows' league-relative component means.
+
+    shrink "univariate" shrinks w . xbar as one number (a candidate of the validity study).
+    """
+    n = np.asarray(n, dtype=np.float64)
+    t = arr(prior.cov)
+    mu = prior_means(prior, share, len(n))
+    noise = noise_cov(prior, n, n2)
+    if shrink == "univariate":
+        tau2 = float(w @ t @ w)
+        s2n = np.einsum("i,rij,j->r", w, noise, w)
+        b = np.where(n > 0, tau2 / (tau2 + s2n), 0.0)
+        d = np.where((n > 0)[:, None], xbar - mu, 0.0)
+        theta = mu + b[:, None] * d
+        return row_dot(theta, w), np.sqrt(tau2 * (1 - b)), theta
+    theta, p = posterior(xbar, n, mu, t, noise)
+    var = np.einsum("i,rij,j->r", w, p, w)
+    if prior.boot:  # the prior is estimated: spread of the posterior mean over its refits
+        base = arr(prior.mean)
+        vals = np.stack([row_dot(posterior(xbar, n, mu + (arr(mb) - base), arr(tb), noise)[0],
+                                 w) for mb, tb in prior.boot])
+        var = var + vals.var(0)
+    return row_dot(theta, w), np.sqrt(np.maximum(var, 0.0)), theta
+
+
+def to_score(x: np.ndarray | float, mean: float, sd: float) -> np.ndarray:
+    """The monotone map to 50-99: 50 + 49 * Phi((x - mean) / sd); bounded by construction."""
+    a = np.asarray(x, dtype=np.float64)
+    z = (a - mean) / sd if sd > 0 else np.zeros_like(a)
+    return SCALE_LOW + SCALE_SPAN * ndtr(z)
+
+
+def rank_rows(df: pl.DataFrame, by: list[str] | tuple[str, ...]) -> pl.DataFrame:
+    """`rank` (1 = best score) among qualified rows within groups of `by`; ties by passer_id;
+    unqualified rows get no rank. The one ranking of every board and score table."""
+    by = list(by)
+    df = df.drop("rank", strict=False)
+    q = (df.filter(pl.col("qualified")).sort([*by, "score", "passer_id"],
+                                             descending=[False] * len(by) + [True, False],
+                                             nulls_last=True)
+         .with_columns(pl.int_range(1, pl.len() + 1).over(by).cast(pl.Int64).alias("rank"))
+         .select(*by, "passer_id", "rank"))
+    return df.join(q, on=[*by, "passer_id"], how="left")
