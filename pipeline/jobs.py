@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import polars as pl
 
 from passing_score.features.build import BuildReport, build_dropbacks
 from passing_score.features.read import dropback_seasons, load_dropbacks

@@ -115,8 +115,11 @@ def validate(json_path: Annotated[Path | None, typer.Option("--json", help="writ
             raise InputError(f"--boot {boot}: use 0 or more resamples")
         seasons = parse_range(origins, "origins")
         with console.status("validate") as status:
+            def say_stage(msg: str) -> None:
+                status.update(f"validate: {msg}")
+
             result = validation.validate(state.settings, protocol, model_version, seasons,
-                                         boot, progress=lambda msg: status.update(f"validate: {msg}"))
+                                         boot, progress=say_stage)
         text = (rolling_markdown(result) if protocol == "rolling"
                 else validity_markdown(result))
         if json_path is not None:

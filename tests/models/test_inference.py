@@ -56,6 +56,20 @@ def test_scorer_matches_the_fitted_models(trained: tuple[artifact.Artifact, obje
             assert close.mean() > (0.99 if k.startswith("q") else 0.9999), (name, k)
 
 
+def test_scorer_context_models_match_the_fitted_ones(
+        trained: tuple[artifact.Artifact, object]) -> None:
+    """Expected QB EPA, success and EPA after the catch: the arrays give the fitted boosters'
+    predictions (regressors and the classifier), also after a save and load."""
+    art, test = trained
+    want = art.play_models.context.predict(test)
+    for sc in (art.scorer, Scorer.load(art.path)):
+        assert sc is not None
+        got = sc.context(test)
+        for k in ("xepa", "p_success", "xyac_epa"):
+            assert np.isfinite(want[k]).sum() > 0, k
+            np.testing.assert_allclose(got[k], want[k], rtol=0, atol=1e-9, err_msg=k)
+
+
 def test_scorer_round_trip_without_the_fitted_models(trained: tuple[artifact.Artifact, object]
                                                      ) -> None:
     art, test = trained
