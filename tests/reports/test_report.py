@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import numpy as np
@@ -15,6 +16,7 @@ import polars as pl
 import pytest
 
 from passing_score.pipeline.foundation.errors import InputError
+from passing_score.pipeline.foundation.vocabulary import COMPONENTS
 from passing_score.pipeline.foundation.warehouse import query_pl
 from passing_score.pipeline.scoring.readers import load_aggregator
 from passing_score.reports.report import render as report
@@ -232,7 +234,8 @@ def test_full_names_and_weighted_legend(tmp_path: Path) -> None:
                          "'REG' AND qualified", [SEASONS[-1]])
     con.close()
     assert "Patrick Mahomes" in html
-    fig = components_chart(rows, {"completion": 0.3, "interception": 0.1, "sack": 0.0,
-                                  "yards": 0.5, "aggressiveness": 0.02})
-    assert [t.name for t in fig.data] == ["completion", "interception", "yards",
-                                          "aggressiveness", "play value"]
+    weights = dict.fromkeys(COMPONENTS, 0.2) | {"sack": 0.0}
+    shown = report.shown_components(SimpleNamespace(weights=weights))  # type: ignore[arg-type]
+    assert "sack" not in shown and len(shown) == len(COMPONENTS) - 1
+    fig = components_chart(rows, shown)
+    assert [t.name for t in fig.data] == [*shown, "play value (vs league)"]

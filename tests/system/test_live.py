@@ -72,7 +72,7 @@ def test_partial_then_more_then_final_equals_final_once(trained_league: TrainedL
     assert status and status[0][0] is False and status[0][1].startswith("Q")
 
     client = TestClient(create_app(live))
-    scores = client.get(f"/games/{game}/scores").json()["scores"]
+    scores = client.get(f"/games/{game}/scores").json()["rows"]
     assert scores and all(r["final"] is False and r["last_play"] for r in scores)
     season = int(game[:4])
     board = client.get("/leaderboard", params={"season": season, "min_dropbacks": 0}).json()
@@ -94,7 +94,7 @@ def test_partial_then_more_then_final_equals_final_once(trained_league: TrainedL
     assert con.execute("SELECT final FROM game_status WHERE game_id = ?",
                        [game]).fetchall() == [(True,)]
     con.close()
-    again = TestClient(create_app(live)).get(f"/games/{game}/scores").json()["scores"]
+    again = TestClient(create_app(live)).get(f"/games/{game}/scores").json()["rows"]
     assert all(r["final"] is True and r["last_play"] is None for r in again)
 
 

@@ -10,7 +10,14 @@ import pytest
 import passing_score as ps
 from passing_score.pipeline.foundation.warehouse import connect
 from passing_score.pipeline.ingest.players import write_players
-from tests.factories.boards import NAMES, REG_WEEKS, SEASONS, make_scored_warehouse, qb
+from tests.factories.boards import (
+    NAMES,
+    PER_GAME,
+    REG_WEEKS,
+    SEASONS,
+    make_scored_warehouse,
+    qb,
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +43,7 @@ def test_load_scores_levels(db: Path) -> None:
     post = ps.load_scores(SEASONS[-1], level="game", season_type="POST", db=db)
     assert post["week"].unique().to_list() == [REG_WEEKS + 1]
     plays = ps.load_scores(SEASONS[-1], level="play", game_week=2, db=db)
-    assert plays.height == 8 * 30 and "epa" in plays.columns
+    assert plays.height == 8 * PER_GAME and "epa" in plays.columns
     deep = ps.load_scores(SEASONS[-1], level="play", split="deep", db=db)
     assert 0 < deep.height < ps.load_scores(SEASONS[-1], level="play", db=db).height
     everyone = ps.load_scores(SEASONS[-1], min_dropbacks=0, db=db)
