@@ -172,7 +172,8 @@ def update(
 
 @app.command()
 def run(holdout_season: Annotated[int | None, typer.Option(
-        "--holdout-season", help="season kept out of training (default: the newest)")] = None
+        "--holdout-season", help="keep this season and later ones out of training (default: "
+        "train on every completed season)")] = None
         ) -> None:
     """The whole job end to end on the default data (what `make run` calls): ingest, features,
     train (once per data and code version), score, then the current board, an export and the
