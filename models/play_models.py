@@ -382,8 +382,9 @@ def fit_play_models(train: pl.DataFrame, val: pl.DataFrame | None, seed: int = 0
                     targets: tuple[str, ...] | None = None, context: bool = True
                     ) -> PlayModels:
     """Fit every play model (and the context models unless `context` is False). With `val`
-    (a later season): early stopping and calibration on it (the selection fit). With `val=None` and `settings` (from a selection fit): a refit on
-    every row of `train` with those iterations / epochs (calibrators are the caller's).
+    (a later season): early stopping and calibration on it (the selection fit). With
+    `val=None` and `settings` (from a selection fit): a refit on every row of `train` with
+    those iterations / epochs (calibrators are the caller's).
     `targets` restricts the fit to some targets (the others are None; for experiments).
     `opts`: one FitOptions for every target, or a dict of them per target name."""
     if val is None and settings is None:
