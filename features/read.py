@@ -28,3 +28,14 @@ def load_dropbacks(con: duckdb.DuckDBPyConnection, seasons: Sequence[int] | None
     marks = ", ".join("?" * len(seasons))
     return query_pl(con, f"SELECT * FROM dropbacks WHERE season IN ({marks}) "
                          "ORDER BY game_id, play_id", list(seasons))
+
+
+def completed_seasons(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Seasons in `dropbacks` that are complete: every one but the newest while it has no
+    postseason game yet (the production fit's default seasons)."""
+    require_table(con, "dropbacks", HINT)
+    rows = con.execute("SELECT season, bool_or(season_type = 'POST') FROM dropbacks "
+                       "GROUP BY season ORDER BY 1").fetchall()
+    if rows and not rows[-1][1]:
+        rows = rows[:-1]
+    return [int(r[0]) for r in rows]

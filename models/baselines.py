@@ -78,14 +78,21 @@ class MLPBaseline:
         return self.model.predict_proba(self.encoder.transform(df))[:, 1]
 
 
-def fit_mlp(name: str, train: pl.DataFrame, val: pl.DataFrame, seed: int) -> MLPBaseline:
-    """Torch MLP early-stopped on the validation season."""
+def fit_mlp(name: str, train: pl.DataFrame, val: pl.DataFrame | None, seed: int,
+            epochs: int | None = None) -> MLPBaseline:
+    """Torch MLP early-stopped on the validation season (or, with `val=None`, exactly
+    `epochs` epochs on every row)."""
     t = TARGETS[name]
     num, cat = split_types(list(t.features))
     enc = TabularEncoder(num, cat).fit(train)
-    model = TorchBinaryClassifier(seed=seed).fit(
-        enc.transform(train), train[t.target].to_numpy(),
-        eval_set=(enc.transform(val), val[t.target].to_numpy()))
+    if val is None:
+        model = TorchBinaryClassifier(seed=seed, epochs=max(int(epochs or 12), 1),
+                                      early_stopping=False)
+        model.fit(enc.transform(train), train[t.target].to_numpy())
+    else:
+        model = TorchBinaryClassifier(seed=seed).fit(
+            enc.transform(train), train[t.target].to_numpy(),
+            eval_set=(enc.transform(val), val[t.target].to_numpy()))
     return MLPBaseline(enc, model)
 
 
@@ -110,6 +117,46 @@ def fit_baselines(train: pl.DataFrame, val: pl.DataFrame, seed: int = 0,
             out[name]["nflfastr_recipe"] = RecipeBaseline(fit_xyac_recipe(
                 recipe_features(tr, True), tr["out_yac"].to_numpy(),
                 recipe_features(va, True), va["out_yac"].to_numpy(), seed), with_goal=True)
+        if progress:
+            progress(f"{name} baselines")
+    return Baselines(out)
+
+
+def fit_baselines_refit(frame: pl.DataFrame, seed: int = 0, val_season: int | None = None,
+                        progress: Any = None) -> Baselines:
+    """Every baseline trained through the newest season of `frame`, like our production fit:
+    models with a fixed recipe (nflfastR CP, logistic) are fitted on every row; models that
+    early-stop (MLP, yards networks, xYAC recipe) choose epochs / rounds on `val_season`
+    (default: the newest) fitted on the seasons before it, then refit on every row with them.
+    """
+    seasons = sorted(frame["season"].unique().to_list())
+    v = seasons[-1] if val_season is None else val_season
+    before, val = frame.filter(pl.col("season") < v), frame.filter(pl.col("season") == v)
+    out: dict[str, dict[str, Any]] = {}
+    for name in ("completion", "interception"):
+        tr, va = sample(frame, name), sample(val, name)
+        y = tr[TARGETS[name].target].to_numpy()
+        sel = fit_mlp(name, sample(before, name), va, seed)
+        out[name] = {"nflfastr_recipe": RecipeBaseline(fit_cp_recipe(recipe_features(tr), y, seed)),
+                     "logistic": fit_logistic(name, tr, seed),
+                     "mlp": fit_mlp(name, tr, None, seed, sel.model.best_epochs_)}
+        if progress:
+            progress(f"{name} baselines")
+    out["sack"] = {"logistic": fit_logistic("sack", sample(frame, "sack"), seed)}
+    for name in ("yac", "air_yards", "dropback_yards"):
+        tr, b, va = sample(frame, name), sample(before, name), sample(val, name)
+        out[name] = {}
+        for fam in YARDS_BASELINES:
+            sel_y = fit_yards(TARGETS[name], b, va, seed, family=fam)
+            out[name][fam] = fit_yards(TARGETS[name], tr, None, seed, family=fam,
+                                       epochs=sel_y.model.best_epochs_)
+        if name == "yac":
+            sel_r = fit_xyac_recipe(recipe_features(b, True), b["out_yac"].to_numpy(),
+                                    recipe_features(va, True), va["out_yac"].to_numpy(), seed)
+            rounds = int(sel_r.best_iteration) + 1
+            out[name]["nflfastr_recipe"] = RecipeBaseline(fit_xyac_recipe(
+                recipe_features(tr, True), tr["out_yac"].to_numpy(), None, None, seed,
+                rounds=rounds), with_goal=True)
         if progress:
             progress(f"{name} baselines")
     return Baselines(out)

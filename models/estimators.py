@@ -17,17 +17,28 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch.func import functional_call
 
 from passing_score.models.families import Family, make_family
-from passing_score.models.nets import mlp, split_validation, train
+from passing_score.models.nets import best_epochs, mlp, split_validation, train
+
+
+def _weights(weight: Any, n: int) -> np.ndarray | None:
+    """Per-row training weights normalised to mean 1 (None: unweighted)."""
+    if weight is None:
+        return None
+    w = np.asarray(weight, np.float64)
+    if w.shape != (n,) or not np.all(np.isfinite(w)) or w.min() < 0 or w.sum() <= 0:
+        raise ValueError("weight must be one finite, non-negative value per row")
+    return w / w.mean()
 
 
 def _split(X: np.ndarray, y: np.ndarray, eval_set: tuple[Any, Any] | None, fraction: float,
-           seed: int) -> tuple[np.ndarray, ...]:
+           seed: int, w: np.ndarray | None = None) -> tuple[Any, ...]:
     if eval_set is not None:
-        return X, y, np.asarray(eval_set[0], np.float32), np.asarray(eval_set[1], np.float64)
+        return (X, y, np.asarray(eval_set[0], np.float32), np.asarray(eval_set[1], np.float64),
+                w)
     tr, va = split_validation(len(X), fraction, seed)
     if len(va) == 0 or len(tr) == 0:
-        return X, y, X, y
-    return X[tr], y[tr], X[va], y[va]
+        return X, y, X, y, w
+    return X[tr], y[tr], X[va], y[va], None if w is None else w[tr]
 
 
 class TorchBinaryClassifier(ClassifierMixin, BaseEstimator):
@@ -36,7 +47,8 @@ class TorchBinaryClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, hidden: tuple[int, ...] = (64, 32), epochs: int = 12,
                  batch_size: int = 4096, lr: float = 5e-3, weight_decay: float = 1e-5,
-                 patience: int = 3, validation_fraction: float = 0.1, seed: int = 0) -> None:
+                 patience: int = 3, validation_fraction: float = 0.1, seed: int = 0,
+                 early_stopping: bool = True) -> None:
         self.hidden = hidden
         self.epochs = epochs
         self.batch_size = batch_size
@@ -45,10 +57,16 @@ class TorchBinaryClassifier(ClassifierMixin, BaseEstimator):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.seed = seed
+        self.early_stopping = early_stopping
 
-    def fit(self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None
-            ) -> TorchBinaryClassifier:
-        """Fit on class labels (two or more classes)."""
+    def fit(self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None,
+            weight: Any = None) -> TorchBinaryClassifier:
+        """Fit on class labels (two or more classes).
+
+        `early_stopping=False`: train on every row for exactly `epochs` epochs (the refit with
+        epochs chosen on a validation season); `best_epochs_` is what early stopping chose.
+        `weight`: optional per-row training weights (e.g. recency).
+        """
         X, y = validate_data(self, X, y, dtype=np.float32)
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
@@ -56,8 +74,12 @@ class TorchBinaryClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("Classifier can't train when only one class is present.")
         if eval_set is not None:
             eval_set = (eval_set[0], np.searchsorted(self.classes_, np.asarray(eval_set[1])))
-        Xtr, ytr, Xva, yva = _split(X, codes.astype(np.float64), eval_set,
-                                    self.validation_fraction, self.seed)
+        w = _weights(weight, len(X))
+        if self.early_stopping:
+            Xtr, ytr, Xva, yva, wtr = _split(X, codes.astype(np.float64), eval_set,
+                                             self.validation_fraction, self.seed, w)
+        else:
+            Xtr, ytr, Xva, yva, wtr = X, codes.astype(np.float64), None, None, w
         k = len(self.classes_)
         torch.manual_seed(self.seed)  # weight init is part of the seeded, deterministic fit
         net = mlp(X.shape[1], tuple(self.hidden), k)
@@ -67,12 +89,16 @@ class TorchBinaryClassifier(ClassifierMixin, BaseEstimator):
         with torch.no_grad():
             head.bias.copy_(torch.as_tensor(np.log(prior / prior.sum()), dtype=torch.float32))
 
-        def loss(out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return torch.nn.functional.cross_entropy(out, t.long())
+        def loss(out: torch.Tensor, t: torch.Tensor, wb: torch.Tensor | None = None
+                 ) -> torch.Tensor:
+            ce = torch.nn.functional.cross_entropy(out, t.long(), reduction="none")
+            return ce.mean() if wb is None else (ce * wb).sum() / wb.sum()
 
         self.net_, self.val_history_ = train(
             net, loss, Xtr, ytr, Xva, yva, epochs=self.epochs, batch_size=self.batch_size,
-            lr=self.lr, weight_decay=self.weight_decay, patience=self.patience, seed=self.seed)
+            lr=self.lr, weight_decay=self.weight_decay, patience=self.patience, seed=self.seed,
+            weight=wtr)
+        self.best_epochs_ = best_epochs(self.val_history_) if self.early_stopping else self.epochs
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -120,8 +146,10 @@ class DistributionRegressor(RegressorMixin, BaseEstimator):
     def __init__(self, family: str = "sbp", family_kw: dict[str, Any] | None = None,
                  hidden: tuple[int, ...] = (64, 32), epochs: int = 40, batch_size: int = 4096,
                  lr: float = 5e-3, weight_decay: float = 1e-5, patience: int = 3,
-                 validation_fraction: float = 0.1, seed: int = 0, max_bins: int = 120) -> None:
+                 validation_fraction: float = 0.1, seed: int = 0, max_bins: int = 120,
+                 early_stopping: bool = True) -> None:
         self.family = family
+        self.early_stopping = early_stopping
         self.max_bins = max_bins
         self.family_kw = family_kw
         self.hidden = hidden
@@ -152,20 +180,28 @@ class DistributionRegressor(RegressorMixin, BaseEstimator):
             kw.setdefault("scale", float(max(np.std(y), 1e-3)) if len(y) else 1.0)
         return make_family(self.family, **kw)
 
-    def fit(self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None
-            ) -> DistributionRegressor:
-        """Fit by maximum likelihood with early stopping."""
+    def fit(self, X: Any, y: Any, eval_set: tuple[Any, Any] | None = None,
+            weight: Any = None) -> DistributionRegressor:
+        """Fit by maximum likelihood with early stopping (or, with `early_stopping=False`,
+        for exactly `epochs` epochs on every row: the refit with epochs chosen earlier).
+        `weight`: optional per-row training weights (e.g. recency)."""
         X, y = validate_data(self, X, y, dtype=np.float32, y_numeric=True)
         y = np.asarray(y, np.float64)
         self.family_ = self._make_family(y)
         self.family_config_ = self.family_.config()
-        Xtr, ytr, Xva, yva = _split(X, y, eval_set, self.validation_fraction, self.seed)
+        w = _weights(weight, len(X))
+        if self.early_stopping:
+            Xtr, ytr, Xva, yva, wtr = _split(X, y, eval_set, self.validation_fraction,
+                                             self.seed, w)
+        else:
+            Xtr, ytr, Xva, yva, wtr = X, y, None, None, w
         torch.manual_seed(self.seed)  # weight init is part of the seeded, deterministic fit
         net = mlp(X.shape[1], tuple(self.hidden), self.family_.width)
         self.net_, self.val_history_ = train(
             net, self.family_.loss, Xtr, ytr, Xva, yva, epochs=self.epochs,
             batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
-            patience=self.patience, seed=self.seed)
+            patience=self.patience, seed=self.seed, weight=wtr)
+        self.best_epochs_ = best_epochs(self.val_history_) if self.early_stopping else self.epochs
         return self
 
     def raw_output(self, X: Any) -> torch.Tensor:

@@ -24,8 +24,9 @@ class Family(Protocol):
     name: str
     width: int
 
-    def loss(self, raw: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Mean negative log-likelihood of y."""
+    def loss(self, raw: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None = None
+             ) -> torch.Tensor:
+        """Mean negative log-likelihood of y (weighted by w when given)."""
         ...
 
     def cdf(self, raw: torch.Tensor, x: np.ndarray) -> np.ndarray:
@@ -35,6 +36,11 @@ class Family(Protocol):
     def config(self) -> dict[str, Any]:
         """Constructor arguments, for saving."""
         ...
+
+
+def _wmean(v: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+    """Mean of v, weighted by w when given."""
+    return v.mean() if w is None else (v * w).sum() / w.sum()
 
 
 def _rows(raw: torch.Tensor, x: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, bool]:
@@ -70,12 +76,13 @@ class SBPFamily:
         return torch.where(z < 0, 0.5 * torch.exp(z.clamp(max=0)),
                            1 - 0.5 * torch.exp(-z.clamp(min=0)))
 
-    def loss(self, raw: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def loss(self, raw: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None = None
+             ) -> torch.Tensor:
         """-log P(y - 0.5 < Y <= y + 0.5): the likelihood of integer yards."""
         lp = self.dist(raw).interval_log_prob(y - 0.5, y + 0.5)
         wide = (self._wide_cdf(y + 0.5) - self._wide_cdf(y - 0.5)).clamp_min(1e-30).log()
         mix = torch.logaddexp(lp + math.log1p(-self.eps), wide + math.log(self.eps))
-        return -mix.mean()
+        return -_wmean(mix, w)
 
     def cdf(self, raw: torch.Tensor, x: np.ndarray) -> np.ndarray:
         """Mixture cdf in float64."""
@@ -104,10 +111,11 @@ class GaussianFamily:
     def _params(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return raw[..., 0] * self.scale, F.softplus(raw[..., 1]) * self.scale + 1e-3
 
-    def loss(self, raw: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def loss(self, raw: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None = None
+             ) -> torch.Tensor:
         """Gaussian density NLL."""
         mu, sd = self._params(raw)
-        return -torch.distributions.Normal(mu, sd).log_prob(y).mean()
+        return -_wmean(torch.distributions.Normal(mu, sd).log_prob(y), w)
 
     def cdf(self, raw: torch.Tensor, x: np.ndarray) -> np.ndarray:
         """Normal cdf."""
@@ -136,10 +144,11 @@ class StudentTFamily:
         return (raw[..., 0] * self.scale, F.softplus(raw[..., 1]) * self.scale + 1e-3,
                 1.0 + F.softplus(raw[..., 2] + 2.0))
 
-    def loss(self, raw: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def loss(self, raw: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None = None
+             ) -> torch.Tensor:
         """Student-t density NLL."""
         loc, sc, df = self._params(raw)
-        return -torch.distributions.StudentT(df, loc, sc).log_prob(y).mean()
+        return -_wmean(torch.distributions.StudentT(df, loc, sc).log_prob(y), w)
 
     def cdf(self, raw: torch.Tensor, x: np.ndarray) -> np.ndarray:
         """Student-t cdf (scipy)."""
@@ -168,9 +177,10 @@ class BinnedFamily:
     def _index(self, y: torch.Tensor) -> torch.Tensor:
         return (y.round().clamp(self.low, self.high) - self.low).long()
 
-    def loss(self, raw: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def loss(self, raw: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None = None
+             ) -> torch.Tensor:
         """Cross-entropy over integer bins."""
-        return F.cross_entropy(raw, self._index(y))
+        return _wmean(F.cross_entropy(raw, self._index(y), reduction="none"), w)
 
     def cdf(self, raw: torch.Tensor, x: np.ndarray) -> np.ndarray:
         """Step cdf over the integer support."""

@@ -74,32 +74,68 @@ def pit_mid(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.clip(0.5 * (lo + hi), 0.0, 1.0)
 
 
-def crps(f: Forecast, y: np.ndarray, grid: np.ndarray = CRPS_GRID) -> float:
-    """Mean CRPS: integral of (F(x) - 1{x >= y})^2 on a fixed grid shared by every model."""
+def crps_rows(f: Forecast, y: np.ndarray, grid: np.ndarray = CRPS_GRID) -> np.ndarray:
+    """Per-row CRPS: integral of (F(x) - 1{x >= y})^2 on a fixed grid shared by every model."""
     y = np.asarray(y, float)
     dx = float(np.diff(grid).mean())
     F = np.asarray(f.cdf(np.broadcast_to(grid, (len(y), len(grid)))), float)
     step = (grid[None, :] >= y[:, None]).astype(float)
-    return float(((F - step) ** 2).sum(axis=1).mean() * dx)
+    return ((F - step) ** 2).sum(axis=1) * dx
 
 
-def distribution_metrics(f: Forecast, y: np.ndarray) -> dict[str, object]:
-    """NLL on the integer grid, CRPS, tail/body coverage error and shares below key quantiles."""
+def crps(f: Forecast, y: np.ndarray, grid: np.ndarray = CRPS_GRID) -> float:
+    """Mean CRPS: integral of (F(x) - 1{x >= y})^2 on a fixed grid shared by every model."""
+    return float(crps_rows(f, y, grid).mean())
+
+
+# the 10/50/90% quantiles of the per-play intervals (issue 17: interval honesty per play)
+INTERVAL_QS = np.array([0.1, 0.5, 0.9])
+
+
+def distribution_rows(f: Forecast, y: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-row pieces every distribution metric is computed from (pooled metrics concatenate
+    them across seasons): PIT interval bounds and CRPS."""
     y = np.asarray(y, float)
     lo, hi = pit_bounds(f, y)
+    return {"lo": lo, "hi": hi, "crps": crps_rows(f, y)}
+
+
+def metrics_from_rows(rows: dict[str, np.ndarray]) -> dict[str, object]:
+    """`distribution_metrics` from `distribution_rows` (possibly concatenated)."""
+    lo, hi = rows["lo"], rows["hi"]
     nll = float(-np.log(np.clip(hi - lo, PROB_FLOOR, None)).mean())
     cov = {
         name: float(np.abs(share_below(lo, hi, qs) - qs).mean())
         for name, qs in (("lower", LOWER_QS), ("body", BODY_QS), ("upper", UPPER_QS))
     }
     shares = share_below(lo, hi, np.array(SHARE_QS))
+    inner = share_below(lo, hi, INTERVAL_QS)
     return {
         "nll": nll,
-        "crps": crps(f, y),
+        "crps": float(np.mean(rows["crps"])),
         "coverage_error": cov,
         "share_below": {f"{q:g}": float(s) for q, s in zip(SHARE_QS, shares, strict=True)},
-        "n": len(y),
+        "quantiles": {f"{q:g}": float(s) for q, s in zip(INTERVAL_QS, inner, strict=True)},
+        "quantile_coverage_error": float(np.abs(inner - INTERVAL_QS).mean()),
+        "n": len(lo),
     }
+
+
+def distribution_metrics(f: Forecast, y: np.ndarray) -> dict[str, object]:
+    """NLL on the integer grid, CRPS, tail/body coverage error, shares below key quantiles
+    and the shares below the 10/50/90% quantiles (`quantiles`; their mean absolute error is
+    `quantile_coverage_error`)."""
+    return metrics_from_rows(distribution_rows(f, y))
+
+
+def calibration_floor(p: np.ndarray, draws: int = 200, seed: int = 0) -> dict[str, float]:
+    """Calibration error of a *perfectly calibrated* model with these predictions (outcomes
+    drawn from p): the metric's noise floor at this sample size (mean and 90th percentile)."""
+    rng = np.random.default_rng(seed)
+    p = np.asarray(p, float)
+    ce = np.array([calibration_error((rng.random(len(p)) < p).astype(float), p)
+                   for _ in range(draws)])
+    return {"mean": float(ce.mean()), "p90": float(np.quantile(ce, 0.9))}
 
 
 class CdfForecast:

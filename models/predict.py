@@ -5,6 +5,9 @@ For every dropback, where it is in a model's sample: P(complete), P(interception
 expected yards and quantiles of the yards-after-catch, air-yards and dropback-yards
 distributions, and the PIT of the observed yards in each (mid-point of the integer-yard PIT
 interval), plus each component's over/under expectation.
+
+Probability models with an in-season league-level update (issue 17) shift week k by the level
+of the same season's weeks < k: the caller passes those dropbacks (with outcomes) as `history`.
 """
 
 from __future__ import annotations
@@ -51,7 +54,19 @@ def grid_summary(f: Any, y: np.ndarray) -> dict[str, np.ndarray]:
             "pit": pit_mid(*pit_bounds(f, y))}
 
 
-def _predict_chunk(sc: Scorer, df: pl.DataFrame) -> pl.DataFrame:
+def level_tables(sc: Scorer, history: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Per probability model with an in-season update: its (season, week, offset) table from
+    `history` (Scorer.level_table)."""
+    out = {}
+    for name in ("completion", "interception", "sack"):
+        table = sc.level_table(name, history)
+        if table is not None:
+            out[name] = table
+    return out
+
+
+def _predict_chunk(sc: Scorer, df: pl.DataFrame,
+                   tables: dict[str, pl.DataFrame] | None = None) -> pl.DataFrame:
     out = df.select(ID_COLUMNS)
     cols: dict[str, np.ndarray] = {}
     n = df.height
@@ -61,7 +76,8 @@ def _predict_chunk(sc: Scorer, df: pl.DataFrame) -> pl.DataFrame:
         mask = df.select(t.sample.fill_null(False)).to_series().to_numpy()
         p = np.full(n, np.nan)
         if mask.any():
-            p[mask] = sc.probability(name, df.filter(pl.Series(mask)))
+            p[mask] = sc.probability(name, df.filter(pl.Series(mask)),
+                                     table=(tables or {}).get(name))
         cols[prob_col] = p
     qb_pit = np.full(n, np.nan)  # dropback yards with the receiver's YAC at its expectation
     for name, prefix in (("yac", "yac"), ("air_yards", "air"), ("dropback_yards", "yards")):
@@ -96,20 +112,24 @@ def qb_yards(df: pl.DataFrame, exp_yac: np.ndarray) -> np.ndarray:
 
 
 def predict_dropbacks(pm: Any, df: pl.DataFrame, model_version: str,
-                      progress: Any = None) -> pl.DataFrame:
+                      progress: Any = None, history: pl.DataFrame | None = None
+                      ) -> pl.DataFrame:
     """The `play_predictions` rows of df (dropbacks) for one model version; `pm` is the
-    version's `Scorer` (or its fitted PlayModels, read into one)."""
+    version's `Scorer` (or its fitted PlayModels, read into one). In-season level updates
+    take week k's level from the same season's weeks < k in `history` (default: df itself,
+    right when df holds whole seasons; the scoring stage passes the seasons' dropbacks)."""
     if not isinstance(pm, Scorer) and getattr(pm, "context", None) is None:
         raise ArtifactError(f"model {model_version} has no context models (trained before "
                             "the score's points components): retrain with `passing-score "
                             "train`")
     sc = pm if isinstance(pm, Scorer) else Scorer.from_play_models(pm)
+    tables = level_tables(sc, df if history is None else history)
     parts = []
     for s in range(0, df.height, CHUNK):
-        parts.append(_predict_chunk(sc, df.slice(s, CHUNK)))
+        parts.append(_predict_chunk(sc, df.slice(s, CHUNK), tables))
         if progress is not None:
             progress(min(s + CHUNK, df.height), df.height)
-    pred = pl.concat(parts) if parts else _predict_chunk(sc, df)
+    pred = pl.concat(parts) if parts else _predict_chunk(sc, df, tables)
     outcomes = df.select(
         pl.col("out_complete").alias("complete"), pl.col("out_interception").alias("interception"),
         pl.col("out_sack").alias("sack"), pl.col("out_pass_attempt").alias("pass_attempt"),

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import polars as pl
 from xgboost import XGBClassifier
@@ -19,7 +21,8 @@ from passing_score.models.metrics import DiscreteForecast
 
 YAC_LOW, YAC_HIGH = -5, 70
 CP_PARAMS = {"learning_rate": 0.025, "gamma": 5.0, "subsample": 0.8, "colsample_bytree": 0.8,
-             "max_depth": 4, "min_child_weight": 6, "tree_method": "hist", "n_jobs": 2}
+             "max_depth": 4, "min_child_weight": 6, "tree_method": "hist",
+             "n_jobs": int(os.environ.get("PASSING_SCORE_XGB_JOBS", "2"))}
 
 
 def recipe_features(df: pl.DataFrame, with_goal: bool = False) -> np.ndarray:
@@ -53,23 +56,36 @@ def fit_cp_recipe(X: np.ndarray, y: np.ndarray, seed: int = 0) -> XGBClassifier:
     return model.fit(X, y)
 
 
-def fit_xyac_recipe(X: np.ndarray, yac: np.ndarray, X_val: np.ndarray, yac_val: np.ndarray,
-                    seed: int = 0) -> XGBClassifier:
-    """nflfastR xYAC recipe: 76-class softprob over clipped yards after catch."""
+def fit_xyac_recipe(X: np.ndarray, yac: np.ndarray, X_val: np.ndarray | None,
+                    yac_val: np.ndarray | None, seed: int = 0, rounds: int | None = None
+                    ) -> XGBClassifier:
+    """nflfastR xYAC recipe: 76-class softprob over clipped yards after catch, early-stopped
+    on (X_val, yac_val), or exactly `rounds` rounds when no validation set is given."""
     classes = (np.clip(np.round(yac), YAC_LOW, YAC_HIGH) - YAC_LOW).astype(int)
+    if X_val is None or yac_val is None:
+        model = XGBClassifier(objective="multi:softprob", num_class=YAC_HIGH - YAC_LOW + 1,
+                              n_estimators=int(rounds or 500), random_state=seed,
+                              eval_metric="mlogloss", **CP_PARAMS)
+        X, classes, weights = _all_classes(X, classes)
+        return model.fit(X, classes, sample_weight=weights, verbose=False)
     classes_val = (np.clip(np.round(yac_val), YAC_LOW, YAC_HIGH) - YAC_LOW).astype(int)
     model = XGBClassifier(objective="multi:softprob", num_class=YAC_HIGH - YAC_LOW + 1,
                           n_estimators=500, early_stopping_rounds=20, random_state=seed,
                           eval_metric="mlogloss", **CP_PARAMS)
-    # every class must appear in training for xgboost: add zero-weight rows for absent ones
+    X, classes, weights = _all_classes(X, classes)
+    return model.fit(X, classes, sample_weight=weights, eval_set=[(X_val, classes_val)],
+                     verbose=False)
+
+
+def _all_classes(X: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Every class must appear in training for xgboost: add zero-weight rows for absent ones."""
     missing = np.setdiff1d(np.arange(YAC_HIGH - YAC_LOW + 1), classes)
     weights = np.ones(len(classes))
     if len(missing):
         X = np.vstack([X, np.repeat(X[:1], len(missing), axis=0)])
         classes = np.concatenate([classes, missing])
         weights = np.concatenate([weights, np.zeros(len(missing))])
-    return model.fit(X, classes, sample_weight=weights, eval_set=[(X_val, classes_val)],
-                     verbose=False)
+    return X, classes, weights
 
 
 def xyac_forecast(model: XGBClassifier, X: np.ndarray) -> DiscreteForecast:

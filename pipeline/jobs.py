@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from passing_score.features.build import BuildReport, build_dropbacks
-from passing_score.features.read import dropback_seasons, load_dropbacks
+from passing_score.features.read import completed_seasons, dropback_seasons, load_dropbacks
 from passing_score.models import artifact
 from passing_score.models.artifact import Artifact
 from passing_score.pipeline.foundation.config import Settings
@@ -99,13 +100,16 @@ def features(settings: Settings, full: bool = False,
 
 
 def training_seasons(have: list[int], train_seasons: str | None,
-                     holdout_season: int | None) -> list[int]:
-    """The seasons `train` fits on (the last one validates): the given range, else every
-    season before the holdout (default: the newest season is held out)."""
+                     holdout_season: int | None, completed: list[int] | None = None
+                     ) -> list[int]:
+    """The seasons `train` fits on (the last one chooses iterations / epochs, then all are
+    refitted): the given range, else every season before the holdout, else every completed
+    season (`completed`; default: all of `have`)."""
     seasons = parse_range(train_seasons, "train-seasons")
     if seasons is None:
-        hold = holdout_season if holdout_season is not None else max(have)
-        return [s for s in have if s < hold]
+        if holdout_season is not None:
+            return [s for s in have if s < holdout_season]
+        return list(have if completed is None else completed)
     if holdout_season is not None and holdout_season in seasons:
         raise InputError(f"--holdout-season {holdout_season} is inside --train-seasons")
     missing = [s for s in seasons if s not in have]
@@ -118,12 +122,14 @@ def training_seasons(have: list[int], train_seasons: str | None,
 def train(settings: Settings, train_seasons: str | None = None,
           holdout_season: int | None = None, seed: int = 0, baselines: bool = False,
           progress: Progress | None = None) -> Path:
-    """Fit the play models on the chosen seasons and save the artifact; returns its folder."""
+    """The production fit on the chosen seasons (default: every completed one); saves the
+    artifact and returns its folder."""
     from passing_score.models.training import split_seasons, train_models
 
     con = connect(settings.db, read_only=True)
     try:
-        seasons = training_seasons(dropback_seasons(con), train_seasons, holdout_season)
+        seasons = training_seasons(dropback_seasons(con), train_seasons, holdout_season,
+                                   completed_seasons(con))
         split_seasons(seasons)
         df = load_dropbacks(con, seasons)
     finally:
@@ -138,14 +144,15 @@ def planned_version(settings: Settings, holdout_season: int | None = None,
 
     con = connect(settings.db, read_only=True)
     try:
-        seasons = training_seasons(dropback_seasons(con), None, holdout_season)
-        fit, val = split_seasons(seasons)
+        seasons = training_seasons(dropback_seasons(con), None, holdout_season,
+                                   completed_seasons(con))
+        _, val = split_seasons(seasons)
         marks = ", ".join("?" * len(seasons))
         row = fetch_one(con, f"SELECT count(*) FROM dropbacks WHERE season IN ({marks})",
                         list(seasons))
     finally:
         con.close()
-    return artifact.make_version(fit, val, int(row[0]) if row else 0, seed)
+    return artifact.make_version(sorted(seasons), val, int(row[0]) if row else 0, seed)
 
 
 def needs_training(settings: Settings, holdout_season: int | None = None,
@@ -185,6 +192,31 @@ def evaluate(settings: Settings, holdout: int, seed: int = 0,
     finally:
         con.close()
     return {**evaluate_artifact(art, test, base, progress), "trained_now": trained}
+
+
+def evaluate_rolling(settings: Settings, seasons: list[int], seed: int = 0,
+                     progress: Progress | None = None) -> dict[str, Any]:
+    """Rolling-origin evaluation: each season of `seasons` predicted by our production models
+    and every baseline trained through the season before (models.rolling); per-season blocks
+    in the layout of `evaluate --holdout-season`, plus a pooled row."""
+    from passing_score.models.training import rolling
+
+    if not seasons:
+        raise InputError("--rolling needs a season range, e.g. 2020-2024")
+    con = connect(settings.db, read_only=True)
+    try:
+        have = dropback_seasons(con)
+        missing = [s for s in seasons if s not in have]
+        if missing:
+            raise InputError(f"--rolling: no dropbacks for {missing} (have {have})")
+        if len([s for s in have if s < min(seasons)]) < 2:
+            raise InputError(f"--rolling: season {min(seasons)} needs two earlier seasons "
+                             f"(have {have})")
+        df = load_dropbacks(con, [s for s in have if s <= max(seasons)])
+    finally:
+        con.close()
+    frames = {int(s): df.filter(pl.col("season") == s) for s in df["season"].unique()}
+    return rolling(frames, sorted(seasons), seed, progress)
 
 
 # ---------------------------------------------------------------- scoring

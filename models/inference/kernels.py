@@ -226,7 +226,9 @@ def summaries(kind, raw_a, cfg_a, raw_b, cfg_b, w, p_td, goal, y):  # pragma: no
     """(n, 5) grid summaries of one yards model's forecasts; kind 0: an SBP-family forecast
     (air yards); 1: yards after catch, P(touchdown) at the goal line and the SBP below it
     (play_models.TouchdownAwareForecast); 2: dropback yards, w_sack F_sack + w_zero 1{x >= 0}
-    + w_gain F_gain (play_models.MixtureForecast, w in SACK, NO_GAIN, GAIN order)."""
+    + w_gain F_gain (play_models.MixtureForecast, w in SACK, NO_GAIN, GAIN order); 3: the same
+    with the goal line in the gain part (P(touchdown) p_td at `goal` = yardline_100 and F_gain
+    truncated below it, as kind 1 does for yards after catch)."""
     n = raw_a.shape[0]
     na, nb = int(cfg_a[0]), int(cfg_b[0])
     wa, wb = wide_grid(cfg_a), wide_grid(cfg_b)
@@ -239,12 +241,15 @@ def summaries(kind, raw_a, cfg_a, raw_b, cfg_b, w, p_td, goal, y):  # pragma: no
         for i in range(blk * BLOCK, min(n, (blk + 1) * BLOCK)):
             a0, a1, a2, a3, a4, a5 = sbp_prepare(raw_a[i], cfg_a, pa, ca)
             b0 = b1 = b2 = b3 = b4 = b5 = 0.0
-            if kind == 2:
+            if kind >= 2:
                 b0, b1, b2, b3, b4, b5 = sbp_prepare(raw_b[i], cfg_b, pb, cb)
             fg = 0.0
             if kind == 1:
                 xg = goal[i] - 0.5
                 fg = family_cdf(xg, cfg_a, pa, ca, a0, a1, a2, a3, a4, a5, wide_cdf(xg, cfg_a))
+            elif kind == 3:
+                xg = goal[i] - 0.5
+                fg = family_cdf(xg, cfg_b, pb, cb, b0, b1, b2, b3, b4, b5, wide_cdf(xg, cfg_b))
             for j in range(GRID_N + 3):
                 if j <= GRID_N:  # the grid's half-yard points, then -40.5
                     x = GRID_LO + j + 0.5 if j < GRID_N else GRID_LO - 0.5
@@ -255,8 +260,10 @@ def summaries(kind, raw_a, cfg_a, raw_b, cfg_b, w, p_td, goal, y):  # pragma: no
                 f = family_cdf(x, cfg_a, pa, ca, a0, a1, a2, a3, a4, a5, w_a)
                 if kind == 1:
                     f = _td_cdf(x, f, fg, p_td[i], goal[i])
-                elif kind == 2:
+                elif kind >= 2:
                     fb = family_cdf(x, cfg_b, pb, cb, b0, b1, b2, b3, b4, b5, w_b)
+                    if kind == 3:
+                        fb = _td_cdf(x, fb, fg, p_td[i], goal[i])
                     f = w[i, 0] * f + w[i, 1] * (1.0 if x >= 0 else 0.0) + w[i, 2] * fb
                 vals[j] = f
             _summarise(vals, vals[GRID_N], vals[GRID_N + 1], vals[GRID_N + 2], out, i)

@@ -4,14 +4,19 @@ update and a live game cannot afford).
 
 `Scorer.from_play_models` reads the fitted estimators once (at training, or the first time an
 older artifact is scored); `save` / `load` keep it beside the artifact as `scorer.npz` (arrays)
-and `scorer.json` (encoders and distribution settings).
+and `scorer.json` (encoders, distribution settings and the probability models' drift state).
+
+Drift (issue 17): a probability model may carry a logit shift for seasons after the newest one
+it saw (`season_offset`, `last_season`) and an in-season league-level update (`tau`): week k's
+logit is shifted by the MAP level of the same season's weeks < k (`models.drift`), which the
+caller supplies as `history` (dropbacks with outcomes). Both are added to the Platt logit.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +25,7 @@ import polars as pl
 
 from passing_score.models.encoding import TabularEncoder
 
-FORMAT = 4  # 4: the context models (expected QB EPA, success, EPA after the catch)
+FORMAT = 5  # 4: drift state of the probability models and the gain's goal line; 5: context
 PROBABILITIES = ("completion", "interception", "sack")
 CONTEXT = ("xepa", "success", "xyac")  # models.context.ContextModels fields
 TREE_FIELDS = ("feature", "threshold", "missing_left", "left", "depth", "value", "tree_start",
@@ -147,6 +152,24 @@ def _platt(calibrator: Any) -> tuple[float, float]:
     return float(calibrator.coef_[0, 0]), float(calibrator.intercept_[0])
 
 
+@dataclass(frozen=True)
+class Level:
+    """Drift state of one probability model (ProbabilityModel's fields of the same names):
+    a logit shift for seasons after `last_season`, the in-season update's prior sd `tau`."""
+
+    season_offset: float = 0.0
+    last_season: int | None = None
+    tau: float | None = None
+
+    @classmethod
+    def of(cls, model: Any) -> Level:
+        """Read a fitted ProbabilityModel (older pickles have no drift state)."""
+        last = getattr(model, "last_season", None)
+        tau = getattr(model, "in_season_tau", None)
+        return cls(float(getattr(model, "season_offset", 0.0) or 0.0),
+                   None if last is None else int(last), None if tau is None else float(tau))
+
+
 @dataclass
 class Scorer:
     """Everything `models.predict` needs from a version's play models."""
@@ -156,6 +179,7 @@ class Scorer:
     platt: dict[str, tuple[float, float]]
     nets: dict[str, Net]  # air_yards, yac, sack_yards, gain_yards
     constants: dict[str, float]  # context models fitted as their sample mean (too few rows)
+    levels: dict[str, Level] = field(default_factory=dict)  # completion, interception, sack
 
     @classmethod
     def from_play_models(cls, pm: Any) -> Scorer:
@@ -165,6 +189,9 @@ class Scorer:
         trees = {n: Trees.of(getattr(pm, n).model) for n in PROBABILITIES}
         trees["yac_td"] = Trees.of(pm.yac.touchdown)
         trees["components"] = Trees.of(pm.dropback_yards.components)
+        gain_td = getattr(pm.dropback_yards, "gain_touchdown", None)
+        if gain_td is not None:
+            trees["gain_td"] = Trees.of(gain_td)
         platt = {n: _platt(getattr(pm, n).calibrator) for n in PROBABILITIES}
         nets = {"air_yards": Net.of(pm.air_yards.model), "yac": Net.of(pm.yac.body),
                 "sack_yards": Net.of(pm.dropback_yards.sack),
@@ -183,17 +210,58 @@ class Scorer:
                 constants[name] = float(boosted.constant)
             else:
                 trees[f"ctx_{name}"] = Trees.of(boosted.model)
-        return cls(enc, trees, platt, nets, constants)
+        levels = {n: Level.of(getattr(pm, n)) for n in PROBABILITIES}
+        return cls(enc, trees, platt, nets, constants, levels)
 
     # -------------------------------------------------------------- predictions
 
-    def probability(self, name: str, df: pl.DataFrame) -> np.ndarray:
-        """P(target) of a probability model, Platt-scaled (ProbabilityModel.predict)."""
+    def logit(self, name: str, df: pl.DataFrame) -> np.ndarray:
+        """Platt-scaled logit of a probability model plus its shift for seasons after the
+        newest one it saw (no in-season update)."""
         raw = self.trees[name].proba(self.encoders[name].transform(df))[:, 1]
         p = np.clip(raw, 1e-6, 1 - 1e-6)
         coef, intercept = self.platt[name]
-        z = np.log(p / (1 - p))[:, None] @ np.array([[coef]]) + intercept
-        return 1.0 / (1.0 + np.exp(-z[:, 0]))
+        z = (np.log(p / (1 - p))[:, None] @ np.array([[coef]]) + intercept)[:, 0]
+        lv = self.levels.get(name)
+        if lv is not None and lv.season_offset and lv.last_season is not None:
+            z = z + np.where(df["season"].to_numpy() > lv.last_season, lv.season_offset, 0.0)
+        return z
+
+    def in_season(self, name: str) -> bool:
+        """Whether a probability model updates the league level within a season."""
+        lv = self.levels.get(name)
+        return lv is not None and lv.tau is not None
+
+    def level_table(self, name: str, history: pl.DataFrame) -> pl.DataFrame | None:
+        """(season, week, offset): week k's in-season logit shift from the outcomes of the
+        same season's weeks < k among `history`'s rows in the target's sample (None when the
+        model has no in-season update or history has no rows)."""
+        from passing_score.models.drift import in_season_offsets
+        from passing_score.models.samples import TARGETS
+
+        lv = self.levels.get(name)
+        if lv is None or lv.tau is None:
+            return None
+        t = TARGETS[name]
+        s = history.filter(t.sample.fill_null(False))
+        if s.height == 0:
+            return None
+        d = in_season_offsets(s["season"].to_numpy(), s["week"].to_numpy(), self.logit(name, s),
+                              s[t.target].to_numpy().astype(float), lv.tau)
+        return (pl.DataFrame({"season": s["season"], "week": s["week"], "offset": d})
+                .unique(["season", "week"]).sort("season", "week"))
+
+    def probability(self, name: str, df: pl.DataFrame, history: pl.DataFrame | None = None,
+                    table: pl.DataFrame | None = None) -> np.ndarray:
+        """P(target) of a probability model (ProbabilityModel.predict); with `history` (or
+        its `level_table`) and an in-season update, each row's week k shifted by the level of
+        its season's weeks < k (ProbabilityModel.predict_in_season when history is df)."""
+        z = self.logit(name, df)
+        if table is None and history is not None:
+            table = self.level_table(name, history)
+        if table is not None:
+            z = z + level_shift(table, df)
+        return 1.0 / (1.0 + np.exp(-z))
 
     def summary(self, name: str, df: pl.DataFrame, y: np.ndarray) -> np.ndarray:
         """(n, 5) mean, q10, q50, q90 and mid PIT of a yards model's forecasts of y."""
@@ -217,6 +285,12 @@ class Scorer:
         w = np.zeros((n, 3))
         w[:, comp.classes.astype(int)] = comp.proba(X)
         s, g = self.nets["sack_yards"], self.nets["gain_yards"]
+        if "gain_td" in self.trees:  # the goal line in the gain part (kernel kind 3)
+            p_gain_td = np.ascontiguousarray(self.trees["gain_td"].proba(X)[:, 1])
+            line = np.ascontiguousarray(
+                df["yardline_100"].fill_null(100).to_numpy().astype(float))
+            return np.asarray(k.summaries(3, s.raw(X), s.cfg, g.raw(X), g.cfg, w, p_gain_td,
+                                          line, y))
         return np.asarray(k.summaries(2, s.raw(X), s.cfg, g.raw(X), g.cfg, w, none, none, y))
 
     def context(self, df: pl.DataFrame) -> dict[str, np.ndarray]:
@@ -251,6 +325,8 @@ class Scorer:
                 arrays[f"nets/{name}/w{i}"], arrays[f"nets/{name}/b{i}"] = w, b
         meta = {"format": FORMAT, "platt": self.platt, "constants": self.constants,
                 "trees": sorted(self.trees),
+                "levels": {n: [lv.season_offset, lv.last_season, lv.tau]
+                           for n, lv in self.levels.items()},
                 "encoders": {n: e.to_dict() for n, e in self.encoders.items()},
                 "layers": {n: len(v.weights) for n, v in self.nets.items()}}
         tmp = folder / ".scorer.npz.tmp"
@@ -283,4 +359,24 @@ class Scorer:
         enc = {n: TabularEncoder.from_dict(d) for n, d in meta["encoders"].items()}
         if any(not math.isfinite(c) for c, _ in platt.values()):
             return None
-        return cls(enc, trees, platt, nets, {n: float(v) for n, v in meta["constants"].items()})
+        levels = {n: Level(float(o), None if last is None else int(last),
+                           None if tau is None else float(tau))
+                  for n, (o, last, tau) in meta.get("levels", {}).items()}
+        return cls(enc, trees, platt, nets,
+                   {n: float(v) for n, v in meta["constants"].items()}, levels)
+
+
+def level_shift(table: pl.DataFrame, df: pl.DataFrame) -> np.ndarray:
+    """In-season offsets of df's rows: its (season, week) row of `table`, else the offset of
+    the season's latest earlier week in the table; 0 for a season the table does not hold.
+    (The scoring stage passes the scored seasons' dropbacks as history, so every scored week
+    is in the table.)"""
+    if df.height == 0:
+        return np.zeros(0)
+    keys = df.select(pl.col("season").cast(pl.Int64), pl.col("week").cast(pl.Int64),
+                     pl.int_range(pl.len()).alias("_i"))
+    tab = table.select(pl.col("season").cast(pl.Int64), pl.col("week").cast(pl.Int64),
+                       pl.col("offset"))
+    j = keys.sort("week").join_asof(tab.sort("week"), on="week", by="season",
+                                    strategy="backward", check_sortedness=False).sort("_i")
+    return j["offset"].fill_null(0.0).to_numpy()

@@ -25,15 +25,17 @@ from passing_score.pipeline.foundation.vocabulary import week_season_type
 @app.command()
 def train(
     train_seasons: Annotated[str | None, typer.Option(
-        "--train-seasons", help="e.g. 2016-2023; the last season validates (early stopping, "
-        "model selection). Default: every season before the newest")] = None,
+        "--train-seasons", help="e.g. 2016-2024; iterations / epochs and calibration are "
+        "chosen on the last season with a fit on the others, then every model is refitted "
+        "on all of them. Default: every completed season (one with postseason games)")] = None,
     holdout_season: Annotated[int | None, typer.Option(
-        "--holdout-season", help="a season to keep out (default: the newest)")] = None,
+        "--holdout-season", help="keep this season and later ones out (for evaluation)")
+                              ] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     baselines: Annotated[bool, typer.Option(
         help="also fit the comparison baselines now (else `evaluate` fits them once)")] = False,
 ) -> None:
-    """Fit the play models; save a versioned artifact under data/models/."""
+    """Fit the production play models; save a versioned artifact under data/models/."""
     from passing_score.pipeline import jobs
 
     try:
@@ -49,28 +51,55 @@ def train(
 
 @app.command()
 def evaluate(
-    holdout_season: Annotated[int, typer.Option("--holdout-season", help="season to score")],
+    holdout_season: Annotated[int | None, typer.Option(
+        "--holdout-season", help="season to score")] = None,
+    rolling: Annotated[str | None, typer.Option(
+        "--rolling", help="e.g. 2020-2024: each season predicted by models trained through "
+        "the season before (ours and every baseline), plus a pooled row")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="write the metrics here")
                          ] = None,
+    markdown: Annotated[Path | None, typer.Option(
+        "--markdown", help="with --rolling: write the tables into this markdown file between "
+        "its <!-- rolling:begin --> and <!-- rolling:end --> lines")] = None,
     seed: Annotated[int, typer.Option(help="random seed when training is needed")] = 0,
 ) -> None:
-    """Held-out metrics of every play model and its baselines on one season."""
+    """Held-out metrics of every play model and its baselines on one season, or on each
+    season of a rolling-origin range."""
     from passing_score.models.training import write_json
     from passing_score.pipeline import jobs
+    from passing_score.pipeline.ingest.load import parse_range
+    from passing_score.reports.model_rolling import print_rolling, write_markdown
     from passing_score.reports.model_table import print_evaluation
 
     try:
+        if (holdout_season is None) == (rolling is None):
+            raise InputError("give exactly one of --holdout-season and --rolling")
+        if markdown is not None and rolling is None:
+            raise InputError("--markdown goes with --rolling")
         with progress_bars() as prog:
             task = prog.add_task("evaluate", total=None)
-            result = jobs.evaluate(state.settings, holdout_season, seed,
-                                   progress=lambda n: prog.update(task, description=n))
+            if rolling is not None:
+                result = jobs.evaluate_rolling(
+                    state.settings, parse_range(rolling, "rolling") or [], seed,
+                    progress=lambda n: prog.update(task, description=n))
+            else:
+                assert holdout_season is not None
+                result = jobs.evaluate(state.settings, holdout_season, seed,
+                                       progress=lambda n: prog.update(task, description=n))
+        if json_path is not None:
+            write_json(result, json_path)
+        if markdown is not None:
+            write_markdown(result, markdown)
     except PassingScoreError as exc:
         fail(exc)
         return
-    print_evaluation(result, console)
-    if json_path is not None:
-        write_json(result, json_path)
-        console.print(f"wrote {json_path}")
+    if rolling is not None:
+        print_rolling(result, console)
+    else:
+        print_evaluation(result, console)
+    for what, path in (("metrics", json_path), ("tables", markdown)):
+        if path is not None:
+            console.print(f"wrote {what} to {path}")
 
 
 @app.command()
@@ -143,7 +172,8 @@ def update(
 
 @app.command()
 def run(holdout_season: Annotated[int | None, typer.Option(
-        "--holdout-season", help="season kept out of training (default: the newest)")] = None
+        "--holdout-season", help="keep this season and later ones out of training (default: "
+        "train on every completed season)")] = None
         ) -> None:
     """The whole job end to end on the default data (what `make run` calls): ingest, features,
     train (once per data and code version), score, then the current board, an export and the

@@ -41,7 +41,18 @@ def refresh_predictions(con: duckdb.DuckDBPyConnection, art: Artifact, full: boo
     try:
         dropbacks = query_pl(con, "SELECT d.* FROM dropbacks d SEMI JOIN _todo USING (game_id) "
                                   "ORDER BY game_id, play_id")
-        pred = predict_dropbacks(art.scorer, dropbacks, art.version, progress) \
+        history = None
+        sc = art.scorer
+        if dropbacks.height and any(sc.in_season(n) for n in sc.levels):
+            # in-season level updates: week k's league level comes from the same season's
+            # weeks < k, so read the touched seasons' dropbacks (the models take frames)
+            con.register("_seasons", dropbacks.select("season").unique())
+            try:
+                history = query_pl(con, "SELECT * FROM dropbacks WHERE season IN "
+                                        "(SELECT season FROM _seasons)")
+            finally:
+                con.unregister("_seasons")
+        pred = predict_dropbacks(sc, dropbacks, art.version, progress, history) \
             if dropbacks.height else None
         with transaction(con):
             tables.ensure(con, "predictions_log")

@@ -41,10 +41,18 @@ def test_scorer_matches_the_fitted_models(trained: tuple[artifact.Artifact, obje
     art, test = trained
     pm, sc = art.play_models, art.scorer
     assert (art.path / "scorer.npz").exists()  # saved with the artifact at training
+    assert "gain_td" in sc.trees  # the goal line of the dropback-yards gain part
     for name in ("completion", "interception", "sack"):
         s = test.filter(TARGETS[name].sample.fill_null(False))  # type: ignore[attr-defined]
-        np.testing.assert_allclose(sc.probability(name, s), getattr(pm, name).predict(s),
+        m = getattr(pm, name)
+        # the season shift for seasons after the newest seen (2030 > 2029) included
+        np.testing.assert_allclose(sc.probability(name, s), m.predict(s), rtol=0, atol=1e-12)
+        # and the in-season update: week k from the same season's weeks < k
+        np.testing.assert_allclose(sc.probability(name, s, history=s),
+                                   m.predict_in_season(s, TARGETS[name].target),
                                    rtol=0, atol=1e-12)
+    assert sc.in_season("completion") and sc.in_season("sack")
+    assert not sc.in_season("interception") and sc.levels["interception"].season_offset != 0
     for name in ("yac", "air_yards", "dropback_yards"):
         s = test.filter(TARGETS[name].sample.fill_null(False))  # type: ignore[attr-defined]
         y = s[TARGETS[name].target].to_numpy().astype(float)
@@ -79,6 +87,10 @@ def test_scorer_round_trip_without_the_fitted_models(trained: tuple[artifact.Art
     y = s["out_yards_gained"].to_numpy().astype(float)
     assert np.array_equal(again.summary("dropback_yards", s, y),
                           art.scorer.summary("dropback_yards", s, y))
+    assert again.levels == art.scorer.levels  # the drift state survives the file
+    s = test.filter(TARGETS["completion"].sample.fill_null(False))  # type: ignore[attr-defined]
+    assert np.array_equal(again.probability("completion", s, history=s),
+                          art.scorer.probability("completion", s, history=s))
     lazy = artifact.load(art.path, models=False)
     assert lazy._play_models is None and lazy.scorer is not None
     assert lazy._play_models is None  # scoring never read play_models.joblib

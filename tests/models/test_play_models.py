@@ -73,7 +73,11 @@ def test_train_save_load_round_trip_and_evaluate(synthetic_warehouse: Path, tmp_
     train_rows = load_dropbacks(con, [2028, 2029])
     path = train_models(train_rows, [2028, 2029], models_dir, seed=0)
     meta = json.loads((path / "meta.json").read_text())
-    assert meta["train_seasons"] == [2028] and meta["val_season"] == 2029
+    # the production fit: chosen on 2029 with a fit on 2028, then refitted on both
+    assert meta["train_seasons"] == [2028, 2029] and meta["val_season"] == 2029
+    assert meta["seasons_seen"] == [2028, 2029] and meta["selection_train_seasons"] == [2028]
+    assert meta["refit"] and set(meta["settings"]) == set(TARGETS)
+    assert meta["drift"]["completion"]["in_season_tau"] is not None
     assert set(meta["features"]) == set(TARGETS)
     art = artifact.load(path)
     test = load_dropbacks(con, [2030])
