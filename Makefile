@@ -46,8 +46,8 @@ test: install
 # SOAK_ITERATIONS x 20 schemathesis examples per API operation
 SOAK_ITERATIONS ?= 25
 soak: install
-	SOAK_ITERATIONS=$(SOAK_ITERATIONS) $(PY) -m pytest -m soak tests/test_faults.py \
-	  tests/test_schemathesis.py $(PYTEST_ARGS)
+	SOAK_ITERATIONS=$(SOAK_ITERATIONS) $(PY) -m pytest -m soak tests/system/test_faults.py \
+	  tests/system/test_schemathesis.py $(PYTEST_ARGS)
 
 # ruff, the import-layers contract (pyproject [tool.importlinter]) and mypy; CI runs it
 lint: install
