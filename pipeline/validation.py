@@ -35,8 +35,8 @@ def origin_artifact(settings: Settings, dropbacks: pl.DataFrame, seasons: list[i
     from passing_score.models.training import split_seasons, train_models
 
     df = dropbacks.filter(pl.col("season").is_in(seasons))
-    fit_seasons, val = split_seasons(seasons)
-    path = settings.models_dir / artifact.make_version(fit_seasons, val, df.height, seed)
+    _, val = split_seasons(seasons)
+    path = settings.models_dir / artifact.make_version(sorted(seasons), val, df.height, seed)
     if not (path / "meta.json").exists():
         path = train_models(df, seasons, settings.models_dir, seed, progress=progress)
     return artifact.load(path)
@@ -86,7 +86,9 @@ def rolling_origins(settings: Settings, origins: list[int] | None = None, seed: 
         art = origin_artifact(settings, dropbacks, [s for s in have if s < t], seed, progress)
         plays = _origin_plays(settings, art, dropbacks, [s for s in have if s <= t],
                               str(row[0] if row else ""))
-        seen = (*art.meta["train_seasons"], art.meta["val_season"])
+        # every season any stage of the fit saw (the refit sees the validation season too)
+        seen = sorted({*art.meta.get("seasons_seen", art.meta["train_seasons"]),
+                       art.meta["val_season"]})
         out.append(Origin(t, art.version, tuple(int(s) for s in seen), plays))
     return out, peers, results
 
