@@ -90,8 +90,11 @@ def _predict_chunk(sc: Scorer, df: pl.DataFrame,
             block[mask] = sc.summary(name, sub, y)
             if name == "dropback_yards":
                 adj = qb_yards(sub, cols["exp_yac"][mask])
-                qb_pit[mask] = (block[mask, 4] if np.array_equal(adj, y)
-                                else sc.summary(name, sub, adj)[:, 4])
+                pit = block[mask, 4]
+                moved = adj != y  # completions whose YAC differs from its expectation
+                if moved.any():  # only their PIT changes: the forecasts are the same
+                    pit[moved] = sc.summary(name, sub.filter(pl.Series(moved)), adj[moved])[:, 4]
+                qb_pit[mask] = pit
         cols[f"exp_{prefix}"] = block[:, 0]
         for i, k in enumerate(("q10", "q50", "q90", "pit"), start=1):
             cols[f"{prefix}_{k}"] = block[:, i]
@@ -118,11 +121,10 @@ def predict_dropbacks(pm: Any, df: pl.DataFrame, model_version: str,
     version's `Scorer` (or its fitted PlayModels, read into one). In-season level updates
     take week k's level from the same season's weeks < k in `history` (default: df itself,
     right when df holds whole seasons; the scoring stage passes the seasons' dropbacks)."""
-    if not isinstance(pm, Scorer) and getattr(pm, "context", None) is None:
-        raise ArtifactError(f"model {model_version} has no context models (trained before "
-                            "the score's points components): retrain with `passing-score "
-                            "train`")
-    sc = pm if isinstance(pm, Scorer) else Scorer.from_play_models(pm)
+    try:  # the scorer is the one check that the play models carry everything scoring needs
+        sc = pm if isinstance(pm, Scorer) else Scorer.from_play_models(pm)
+    except ArtifactError as exc:
+        raise ArtifactError(f"model {model_version}: {exc}") from None
     tables = level_tables(sc, df if history is None else history)
     parts = []
     for s in range(0, df.height, CHUNK):

@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from passing_score.models.encoding import TabularEncoder
+from passing_score.models.samples import YAC_EPA_SAMPLE
 
 FORMAT = 5  # 4: drift state of the probability models and the gain's goal line; 5: context
 PROBABILITIES = ("completion", "interception", "sack")
@@ -296,8 +297,6 @@ class Scorer:
     def context(self, df: pl.DataFrame) -> dict[str, np.ndarray]:
         """Columns xepa, p_success (every row) and xyac_epa (completions in the CP sample,
         NaN elsewhere): `ContextModels.predict` from the arrays."""
-        from passing_score.models.samples import YAC_EPA_SAMPLE
-
         def one(name: str, rows: pl.DataFrame) -> np.ndarray:
             if name in self.constants or rows.height == 0:
                 return np.full(rows.height, self.constants.get(name, np.nan))
