@@ -44,7 +44,9 @@ BATTED_RE = r"(?i)batted|(tipped|deflected).{0,40}at (the )?line"
 LATERAL_RE = r"(?i)\blateral"
 ABORTED_RE = r"(?i)\baborted\b"
 # One cheap pass over every description; the specific patterns above run only on its hits.
-TEXT_PREFILTER_RE = r"(?i)away|batted|tipped|deflected|lateral"
+# Matched on lower(desc) as plain literals: RE2 runs a case-insensitive alternation about
+# twice as slowly as lowering the text first (the same hits for ASCII text).
+TEXT_PREFILTER_RE = r"away|batted|tipped|deflected|lateral"
 
 
 @dataclass
@@ -134,7 +136,7 @@ h1 AS (
     CASE WHEN lower(trim(pass_length)) IN ('short', 'deep')
          THEN lower(trim(pass_length)) ELSE 'unknown' END AS pass_length_n,
     CAST(round(epa * 1000000) AS BIGINT) AS epa_micro,
-    coalesce(regexp_matches("desc", {_lit(TEXT_PREFILTER_RE)}), false) AS text_hit
+    coalesce(regexp_matches(lower("desc"), {_lit(TEXT_PREFILTER_RE)}), false) AS text_hit
   FROM src
 ),
 names AS (

@@ -8,6 +8,8 @@ value over the bootstrap refits of the prior (docs/scoring.md).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import polars as pl
 from scipy.special import ndtr  # scipy.stats.norm.cdf, without importing scipy.stats
@@ -16,7 +18,9 @@ from passing_score.models.aggregator.params import (
     FILL_IN_SHARE,
     SCALE_LOW,
     SCALE_SPAN,
+    Mat,
     Prior,
+    Vec,
     arr,
 )
 
@@ -54,18 +58,38 @@ def prior_means(prior: Prior, share: np.ndarray | None, r: int) -> np.ndarray:
     return mu + arr(prior.fill_in) * (1.0 - role_indicator(share))[:, None]
 
 
+def _gains(n: np.ndarray, t: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """B = T (T + N)^-1 per row, (..., R, K, K) for priors T (..., K, K); 0 where n = 0."""
+    r, k = noise.shape[0], noise.shape[-1]
+    m = t[..., None, :, :] + noise
+    # T and M symmetric: solve M B' = T
+    rhs = np.broadcast_to(t[..., None, :, :], (*t.shape[:-2], r, k, k))
+    b = np.swapaxes(np.linalg.solve(m, rhs), -1, -2)
+    b[..., n <= 0, :, :] = 0.0
+    return b
+
+
 def posterior(xbar: np.ndarray, n: np.ndarray, mu: np.ndarray, t: np.ndarray,
               noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Posterior means (R, K) and covariances (R, K, K) of true means; n = 0 gives the prior."""
-    r, k = xbar.shape
-    m = t[None] + noise
-    # B = T M^-1 (T and M symmetric): solve M B' = T
-    b = np.transpose(np.linalg.solve(m, np.broadcast_to(t, (r, k, k))), (0, 2, 1))
-    b[n <= 0] = 0.0
+    b = _gains(n, t, noise)
     d = np.where((n > 0)[:, None], xbar - mu, 0.0)
     theta = mu + np.einsum("rij,rj->ri", b, d)
     p = t[None] - np.einsum("rij,jk->rik", b, t)
     return theta, p
+
+
+def boot_values(xbar: np.ndarray, n: np.ndarray, mu: np.ndarray, base: np.ndarray,
+                boot: Sequence[tuple[Vec, Mat]], noise: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Values w . theta_hat (S, R) under each of S bootstrap refits of the prior, every refit
+    solved in one batched call (the same per-row maths as `posterior`)."""
+    shift = np.stack([arr(mb) - base for mb, _ in boot])  # (S, K)
+    tb = np.stack([arr(t) for _, t in boot])  # (S, K, K)
+    b = _gains(n, tb, noise)  # (S, R, K, K)
+    mu_b = mu[None] + shift[:, None, :]
+    d = np.where((n > 0)[None, :, None], xbar[None] - mu_b, 0.0)
+    theta = mu_b + np.einsum("srij,srj->sri", b, d)
+    return np.asarray((theta * w).sum(axis=2), dtype=np.float64)
 
 
 def posterior_values(prior: Prior, w: np.ndarray, shrink: str, xbar: np.ndarray,
@@ -90,9 +114,7 @@ def posterior_values(prior: Prior, w: np.ndarray, shrink: str, xbar: np.ndarray,
     theta, p = posterior(xbar, n, mu, t, noise)
     var = np.einsum("i,rij,j->r", w, p, w)
     if prior.boot:  # the prior is estimated: spread of the posterior mean over its refits
-        base = arr(prior.mean)
-        vals = np.stack([row_dot(posterior(xbar, n, mu + (arr(mb) - base), arr(tb), noise)[0],
-                                 w) for mb, tb in prior.boot])
+        vals = boot_values(xbar, n, mu, arr(prior.mean), prior.boot, noise, w)
         var = var + vals.var(0)
     return row_dot(theta, w), np.sqrt(np.maximum(var, 0.0)), theta
 

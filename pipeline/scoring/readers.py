@@ -4,6 +4,7 @@ version (optionally one football split), the stored aggregator, and final game r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import duckdb
 import polars as pl
@@ -64,7 +65,14 @@ def load_aggregator(con: duckdb.DuckDBPyConnection, model_version: str) -> Aggre
         return None
     row = fetch_one(con, "SELECT params FROM score_weights WHERE model_version = ?",
                     [model_version])
-    return None if row is None else Aggregator.from_json(row[0])
+    return None if row is None else _parse_aggregator(row[0])
+
+
+@lru_cache(maxsize=16)
+def _parse_aggregator(text: str) -> Aggregator | None:
+    """Aggregator.from_json, parsed once per stored text (a fitted aggregator is immutable;
+    boards and API answers read the same one many times)."""
+    return Aggregator.from_json(text)
 
 
 def require_aggregator(con: duckdb.DuckDBPyConnection, model_version: str) -> Aggregator:
