@@ -112,7 +112,11 @@ def rows() -> list[tuple[str, str, str, str, str]]:
          f"{_fmt(_g(pre, 'cold_answers', 'p99_ms'))}", "-", "p99 20"),
     ]
     stages = _g(reb, "stages_seconds") or {}
+    setup, rebuilt = _g(_load("install"), "setup_seconds"), _g(reb, "total_with_outputs_seconds")
     out += [
+        ("make run from a fresh clone: clone + make install + full rebuild (s)",
+         _fmt(None if setup is None or rebuilt is None else round(setup + rebuilt)),
+         f"clone + make install {_fmt(setup)}", "-", "180"),
         ("full rebuild, all seasons, CLI stage by stage (s)", _fmt(_g(reb, "total_seconds")),
          "none (no natural peer)", "-", _fmt(_g(reb, "targets", "total_seconds"))),
         ("rebuild ingest / features / train / score (s)",
@@ -134,90 +138,7 @@ def rows() -> list[tuple[str, str, str, str, str]]:
     return out
 
 
-PROFILE = """## Profiling pass 2 (issue 14): where users wait
-
-Every figure above is the best of a few runs of ours and of its floor or peer taken in turn
-in one `make bench` run (OMP_NUM_THREADS=2, NUMBA_NUM_THREADS=2: the machine has 2 cores); the
-last column gives the 1-minute load average when the result was written. The machine was
-shared with other heavy jobs the whole time (load average 7-9 on 2 cores): absolute times are
-several times the idle ones and ratios are the figures to read. Profiles were taken with
-cProfile and `python -X importtime` under the same load, on CPU time where noted.
-
-**Scoring (play_predictions).** Before: 9.2k dropbacks/s. cProfile of `predict_dropbacks`:
-most time in `grid_summary`, which evaluated every yards distribution on the 151-point yard
-grid through torch tables broadcast to (151, n) (float64, several passes over 29M points per
-model), and in scikit-learn's tree predictor (~67 ns per row and tree, branchy, one tree over
-all rows at a time). Now the play models are read once into arrays (`models/inference`,
-`scorer.npz` beside the artifact) and evaluated by numba kernels: tree ensembles laid out
-breadth first with children side by side and leaves pointing to themselves, walked a fixed
-number of branch-free steps over blocks of 64 rows (~33-42 ns per row and tree under load);
-the SBP grid summaries row by row in cache (bin table, splice points, the Laplace
-contamination precomputed on the grid: ~5 us per row and model under load, was ~17 us in the
-first kernel); cephes' ndtri for the PIT normal scores. Probabilities equal the fitted
-models' to 1e-15; grid means, quantiles and PITs equal them when fed the same network outputs
-(means to 3e-14, PITs to 1e-15); the float32 network outputs themselves differ in the last
-bits (numpy/OpenBLAS vs torch GEMM summation order), which moves grid means by up to 1e-6
-yards and PITs by up to 2e-7 (tests/models/test_inference.py). Remaining profile (single
-thread, 191k dropbacks): trees ~56%, SBP summaries ~26%, the four MLPs ~11%, polars
-filtering and encoding the rest.
-
-**Weekly update and live games.** Before: 6.5 s, ~3 s of it imports (torch and scikit-learn
-to unpickle the models, scipy.stats for one normal cdf: its import parses every docstring).
-Now the update reads only `scorer.npz` and imports no torch, scikit-learn, xgboost, joblib or
-scipy.stats (jobs import training lazily, the aggregator uses scipy.special's ndtr/ndtri,
-which norm.cdf/ppf call). What is left at start-up (importtime and cProfile, under load):
-polars, duckdb, pydantic-settings and typer/rich (~1 s), numba (~0.45 s import) and the first
-call of a cached compiled kernel (~1.3 s: numba builds its target context, loading its
-registries, even for a function loaded from the cache), then the job: ingest, the feature
-rebuild (the SQL scans every season's plays for the passer-name lookup), predictions and the
-season rescore. The live-game figure scores the season's last game from a file of its first
-60% of plays (no later game of the season depends on it, as during a game).
-
-**Ingest.** The floor is DuckDB's `read_parquet` of the same nine files into one table. Ours
-reads each file with polars, validates it whole, hashes each game's content and writes the
-changed games per game. The per-game hash is now independent of the file format (the same
-plays as parquet or CSV rewrite nothing): values are hashed one by one as numbers (numbers,
-flags and numeric text, to 1e-6) or text, which costs ~1-3 s per season under load more than
-hashing the frame's rows. Not done: validating and hashing in SQL on the scanned file and
-writing set-wise, the route to 1.2x of the floor.
-
-**SBP log_prob / cdf vs GluonTS.** Single-thread profile of 1e6 points x 100 bins (load 8.5):
-building the distribution (row_stats: max, exp, running sum and the alpha / 1-alpha body
-quantiles of every row) is ~70% of log_prob: amax 130, subtract+exp 520, cumsum 432,
-searchsorted 387 ms per 1e6 rows; the point evaluation is the rest. Tried and dropped: a
-compare-and-count instead of searchsorted (4x slower: torch reduces bools slowly), block sums
-through `view(...).sum` (slower than one full sum). Faster kernels here change float
-summation order in training too (the loss builds the same distribution), which needs the
-before/after evaluation the issue asks for; not done in this pass.
-
-**Features, training, cold API answers.** Unchanged in this pass (see the figures); training
-is the largest part of the full rebuild and is left to the numerical-kernel work above.
-
-## Profiling pass 1: the API (before / after)
-
-The API was the figure furthest from its target in the first `make bench` (381 req/s, p99
-301 ms with 50 closed-loop clients while a training job shared the CPUs). Measured on the idle
-machine, an answer already in the cache still cost ~1.25 ms of server CPU (801 req/s at
-saturation, one process): its path was uvicorn, FastAPI routing and parameter validation, a
-dependency opening a DuckDB connection on the read-only attached file, a thread-pool hop, the
-cache lookup and a Response object, all for bytes already in memory. Two changes
-(reports/api.py):
-
-- `CachedAnswers`, an ASGI middleware that answers a GET of a URL already answered from the
-  current snapshot straight from memory (same bytes, ETag, headers, 304s), before routing;
-- in-memory snapshots: the tables answers read are copied once per file change (~0.2 s), so
-  computed answers query memory, and the API no longer holds a lock on the file, so the
-  weekly job never waits and the API keeps answering (from the previous week) while it runs.
-
-"before profiling" is the same benchmark run against the code before these changes, on the
-same warehouse, minutes apart on the idle machine:
-`git worktree add /tmp/before ef69e01 && python bench/bench_api.py --app-root /tmp/before
---name api_before` (bench/results/api_before.json). The open-loop target was already met
-once answers are warm; the closed-loop ceiling rose several-fold. Cold answers (a board
-computed for the first time) are unchanged: they are dominated by the board computation
-itself (tens of ms). uvloop + httptools were tried and made no measurable difference here, so
-they are not dependencies.
-"""
+PROFILES = ROOT / "bench" / "PROFILES.md"  # hand-written: where the time goes, per figure
 
 
 SOURCES = (("re-ingest", "ingest"), ("ingest", "ingest"), ("features", "features"),
@@ -225,7 +146,7 @@ SOURCES = (("re-ingest", "ingest"), ("ingest", "ingest"), ("features", "features
            ("live game", "update"),
            ("completion", "models"), ("score all", "scoring"), ("re-score", "scoring"),
            ("weekly", "update"), ("API", "api"), ("full rebuild", "rebuild"),
-           ("rebuild", "rebuild"), ("load", "sources"))
+           ("rebuild", "rebuild"), ("load", "sources"), ("make run", "install"))
 
 
 def _machine(figure: str) -> str:
@@ -265,7 +186,7 @@ def main() -> None:
              "(UTC), 1-min load average |",
              "|---|---|---|---|---|---|"]
     lines += [f"| {' | '.join(r)} | {_machine(r[0])} |" for r in rows()]
-    lines += ["", PROFILE]
+    lines += ["", PROFILES.read_text().rstrip("\n")]
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {ROOT / 'bench' / 'RESULTS.md'}")
 

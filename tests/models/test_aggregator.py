@@ -175,3 +175,17 @@ def test_rank_rows_ranks_qualified_rows_only_ties_by_id() -> None:
                        "qualified": [True, True, True, False, True]})
     out = aggregator.rank_rows(df, ["g"]).sort("passer_id")
     assert out["rank"].to_list() == [2, 3, 1, None, 1]
+
+
+def test_normal_cdf_and_interval_z_equal_scipys() -> None:
+    """The scipy-free normal cdf and the interval's z match scipy.special on the scores' range."""
+    from scipy.special import ndtr as scipy_ndtr
+    from scipy.special import ndtri
+
+    from passing_score.models.aggregator.params import INTERVAL, Z_INTERVAL
+    from passing_score.models.aggregator.posterior import ndtr
+
+    z = np.linspace(-9.0, 9.0, 20001)
+    assert np.max(np.abs(ndtr(z) - scipy_ndtr(z))) < 1e-15
+    assert ndtr(np.zeros(0)).shape == (0,)
+    assert float(ndtri(0.5 + INTERVAL / 2)) == Z_INTERVAL
