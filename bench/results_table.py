@@ -89,6 +89,8 @@ def rows() -> list[tuple[str, str, str, str, str]]:
          _fmt(_g(sco, "score_all_seasons_frozen_seconds")), "-", "-", "-"),
         ("re-score one week (s)", _fmt(_g(sco, "rescore_one_week_seconds")), "-", "-", "-"),
         ("weekly update, CLI wall (s)", _fmt(_g(upd, "update_seconds")), "-", "-", "3"),
+        ("weekly update, kernels loaded in turn (s)",
+         _fmt(_g(upd, "update_kernels_in_turn_seconds")), "-", "-", "-"),
         ("live game from a partial file, CLI wall (s)", _fmt(_g(upd, "live_game_seconds")),
          "-", "-", "2"),
         ("API open loop at 500 req/s, warm: p50 / p99 (ms)",

@@ -22,6 +22,7 @@ from passing_score.features.build import BuildReport, build_dropbacks
 from passing_score.features.read import completed_seasons, dropback_seasons, load_dropbacks
 from passing_score.models import artifact
 from passing_score.models.artifact import Artifact
+from passing_score.models.inference.warm import warm_in_background
 from passing_score.pipeline.foundation.config import Settings
 from passing_score.pipeline.foundation.errors import InputError, WarehouseError
 from passing_score.pipeline.foundation.versions import current_version
@@ -297,6 +298,8 @@ def weekly_update(settings: Settings, season: int, week: int, source: str = "loc
     if game is not None:
         flt = PlayFilter(flt.seasons, flt.weeks, None, game)
     art = model_for_update(settings)  # fails before touching the warehouse
+    if settings.warm_kernels:
+        warm_in_background(art.scorer)  # numba's start-up overlaps ingest (models.inference)
     src = make_source(source, path, settings.default_pbp_path)
     batches = list(src.batches(flt.seasons))
     con = connect(settings.db)

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     db: Path = Field(default=PROJECT_ROOT / "data" / "warehouse.duckdb")
     data_dir: Path = Field(default=PROJECT_ROOT / "data")
     shared: Path = Field(default_factory=_default_shared)
+    # load the compiled scoring kernels on a thread while the weekly job ingests (0: in turn)
+    warm_kernels: bool = True
 
     @property
     def raw_dir(self) -> Path:

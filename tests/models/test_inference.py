@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.stats import norm
@@ -101,3 +105,34 @@ def test_normal_quantile_is_scipys() -> None:
     p[:6] = [0.0, 1.0, 0.001, 0.999, 0.5, np.nan]
     want = norm.ppf(np.clip(p, 0.001, 0.999))
     assert np.array_equal(standardize_pit(p), want, equal_nan=True)
+
+
+WARM_CHECK = """
+import sys
+from pathlib import Path
+import polars as pl
+from passing_score.models import artifact
+from passing_score.models.inference import kernels
+from passing_score.models.inference.warm import warm
+from passing_score.models.predict import predict_dropbacks
+art = artifact.load(Path(sys.argv[1]), models=False)
+warm(art.scorer)
+ds = (kernels.tree_raw, kernels.summaries, kernels.ndtri_clipped)
+before = [len(d.signatures) for d in ds]
+predict_dropbacks(art.scorer, pl.read_parquet(sys.argv[2]), art.version)
+print(before, [len(d.signatures) for d in ds])
+"""
+
+
+def test_warm_up_loads_the_signatures_scoring_uses(
+        trained: tuple[artifact.Artifact, object], tmp_path: Path) -> None:
+    """In a fresh process, scoring after `warm` compiles or loads no further kernel signature:
+    the weekly job's background warm-up loads exactly what scoring then calls."""
+    art, test = trained
+    test.write_parquet(tmp_path / "test.parquet")  # type: ignore[attr-defined]
+    r = subprocess.run([sys.executable, "-c", WARM_CHECK, str(art.path),
+                        str(tmp_path / "test.parquet")], capture_output=True, text=True,
+                       check=False)
+    assert r.returncode == 0, r.stderr[-2000:]
+    before, after = r.stdout.strip().split("] [")
+    assert before.strip("[]") == after.strip("[]") and "0" not in before.strip("[]").split(", ")
