@@ -28,10 +28,13 @@ from functools import cached_property
 import torch
 from torch.distributions import Distribution, constraints
 
+from passing_score.models.sbp.fast import compiled_eval, needs_torch
 from passing_score.models.sbp.numerics import (
+    body_moments,
+    cum_p_at_rows,
     expm1_div,
+    gpd_mean_var,
     log1p_div,
-    row_chunks,
     row_stats,
     searchsorted,
     take,
@@ -112,24 +115,48 @@ class SplicedBinnedPareto(Distribution):
         self._build_tables()
 
     def _build_tables(self) -> None:
-        """Per-row log-normaliser and splice points, computed in cache-sized row chunks.
-
-        Full per-bin tables (``_log_p``, ``_p``, ``_cum``) are only built lazily when a
-        method needs them (icdf, moments, cdf with extra sample dims): for a per-point batch
-        of 1e6 x 100 bins writing three fresh 400 MB tables costs more than everything else.
-        """
+        """Bin width; per-row log-normaliser and splice points unless the compiled
+        ``log_prob`` / ``cdf`` need none (no autograd; then built on first use). Per-bin tables
+        (``_log_p``, ``_p``, ``_cum``) are built only when a method needs them: for 1e6 x 100
+        bins writing three fresh 400 MB tables costs more than everything else."""
         self._logits_base = self.logits  # un-expanded; `expand` keeps pointing here
         self._width = (self.high - self.low) / self.n_bins
         self._log_width = self._width.log()
-        lse, pos = row_stats(self.logits, self.alpha)
-        self._lse = lse
-        self.lower_splice = self.low + self._width * pos[..., 0]
-        self.upper_splice = self.low + self._width * pos[..., 1]
+        self._stats: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        if needs_torch([self.logits, *self._params()]):
+            self._row_stats()
+
+    def _params(self) -> tuple[torch.Tensor, ...]:
+        """``(low, high, lower_xi, lower_beta, upper_xi, upper_beta)``."""
+        return self.low, self.high, self.lower_xi, self.lower_beta, self.upper_xi, self.upper_beta
+
+    def _compiled(self, x: torch.Tensor, cdf: bool) -> torch.Tensor | None:
+        """``cdf`` / ``log_prob`` by the compiled kernels when nothing needs autograd."""
+        args = (self._logits_base, self._params(), self.alpha, x, self.batch_shape, cdf)
+        return compiled_eval(*args)
+
+    def _row_stats(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(lse, lower_splice, upper_splice)``, in cache-sized row chunks, once."""
+        if self._stats is None:
+            lse, pos = row_stats(self._logits_base, self.alpha)
+            lo, up = (self.low + self._width * pos[..., i] for i in (0, 1))
+            self._stats = (lse, lo, up)
+        return self._stats
+
+    @property
+    def lower_splice(self) -> torch.Tensor:
+        """``x_l``, the body's alpha quantile."""
+        return self._row_stats()[1]
+
+    @property
+    def upper_splice(self) -> torch.Tensor:
+        """``x_u``, the body's 1-alpha quantile."""
+        return self._row_stats()[2]
 
     @cached_property
     def _log_p(self) -> torch.Tensor:
         """Per-bin log-probabilities ``log_softmax(logits)``."""
-        return self._logits_base - self._lse.unsqueeze(-1)
+        return self._logits_base - self._row_stats()[0].unsqueeze(-1)
 
     @cached_property
     def _p(self) -> torch.Tensor:
@@ -151,16 +178,7 @@ class SplicedBinnedPareto(Distribution):
             or torch.broadcast_shapes(k.shape, rows) != rows
         ):
             return take(self._cum, k), take(self._p, k)
-        n_bins = self.n_bins
-        flat = base.reshape(-1, n_bins)
-        lse = self._lse.reshape(-1, 1)
-        kf = k.expand(rows).reshape(-1, 1)
-        cum_parts, p_parts = [], []
-        for sl in row_chunks(flat.shape[0], n_bins):
-            e = (flat[sl] - lse[sl]).exp_()
-            cum_parts.append(e.cumsum(-1).gather(-1, kf[sl]))
-            p_parts.append(e.gather(-1, kf[sl]))
-        return torch.cat(cum_parts).reshape(rows), torch.cat(p_parts).reshape(rows)
+        return cum_p_at_rows(base, self._row_stats()[0], k)
 
     # ------------------------------------------------------------------ torch API
     def expand(
@@ -174,13 +192,15 @@ class SplicedBinnedPareto(Distribution):
         new.low, new.high = self.low.expand(batch_shape), self.high.expand(batch_shape)
         for name in ("lower_xi", "lower_beta", "upper_xi", "upper_beta"):
             setattr(new, name, getattr(self, name).expand(batch_shape))
-        for name in ("_logits_base", "_width", "_log_width", "_lse"):
+        for name in ("_logits_base", "_width", "_log_width"):
             setattr(new, name, getattr(self, name))
+        new._stats = None
+        if self._stats is not None:
+            lse, lo, up = self._stats
+            new._stats = (lse, lo.expand(batch_shape), up.expand(batch_shape))
         for name in ("_log_p", "_p", "_cum"):  # cached tables, if already built
             if name in self.__dict__:
                 new.__dict__[name] = self.__dict__[name]
-        new.lower_splice = self.lower_splice.expand(batch_shape)
-        new.upper_splice = self.upper_splice.expand(batch_shape)
         Distribution.__init__(new, batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
@@ -236,8 +256,10 @@ class SplicedBinnedPareto(Distribution):
         x = torch.as_tensor(value, dtype=self.logits.dtype, device=self.logits.device)
         if self._validate_args:
             self._validate_sample(x)
+        if (fast := self._compiled(x, cdf=False)) is not None:
+            return fast
         k, _ = self._bin_index(x)
-        body = take(self._logits_base, k) - self._lse - self._log_width
+        body = take(self._logits_base, k) - self._row_stats()[0] - self._log_width
         lower, upper, xi, beta, inside, h = self._tail_terms(x)
         tail = (math.log(self.alpha) - beta.log()) - (1.0 + xi) * h
         tail = torch.where(inside, tail, -math.inf)
@@ -263,6 +285,8 @@ class SplicedBinnedPareto(Distribution):
         x = torch.as_tensor(value, dtype=self.logits.dtype, device=self.logits.device)
         if self._validate_args:
             self._validate_sample(x)
+        if (fast := self._compiled(x, cdf=True)) is not None:
+            return fast
         lower, upper, log_tail, body = self._cdf_parts(x)
         tail = log_tail.exp()
         out = torch.where(upper, 1.0 - tail, torch.where(lower, tail, body))
@@ -327,39 +351,17 @@ class SplicedBinnedPareto(Distribution):
 
     # ------------------------------------------------------------------ moments
     def _body_moments(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Mass, mean and variance of the body restricted to ``[x_l, x_u]``.
-
-        Per-bin overlap integrals (exact for piecewise-uniform densities), shifted to the
-        body centre for numerical stability.
-        """
-        centre = 0.5 * (self.lower_splice + self.upper_splice)
-        edges = self.bin_edges - centre.unsqueeze(-1)
-        a = torch.maximum(edges[..., :-1], (self.lower_splice - centre).unsqueeze(-1))
-        b = torch.minimum(edges[..., 1:], (self.upper_splice - centre).unsqueeze(-1))
-        b = torch.maximum(a, b)
-        dens = self._p / self._width.unsqueeze(-1)
-        mass = (dens * (b - a)).sum(-1)
-        m1 = (dens * (b * b - a * a) / 2).sum(-1) / mass
-        a_c, b_c = a - m1.unsqueeze(-1), b - m1.unsqueeze(-1)
-        var = (dens * (b_c**3 - a_c**3) / 3).sum(-1) / mass
-        return mass, centre + m1, var
-
-    @staticmethod
-    def _gpd_mean_var(xi: torch.Tensor, beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """GPD mean (inf for xi >= 1) and variance (inf for xi >= 1/2)."""
-        xi_m = torch.where(xi < 1, xi, 0.0)
-        xi_v = torch.where(xi < 0.5, xi, 0.0)
-        mean = torch.where(xi < 1, beta / (1 - xi_m), math.inf)
-        var = torch.where(xi < 0.5, beta**2 / ((1 - xi_v) ** 2 * (1 - 2 * xi_v)), math.inf)
-        return mean, var
+        """Mass, mean and variance of the body restricted to ``[x_l, x_u]``."""
+        lo, up = self.lower_splice, self.upper_splice
+        return body_moments(self.bin_edges, lo, up, self._p, self._width)
 
     @property
     def mean(self) -> torch.Tensor:
         """Exact mean: +inf if ``upper_xi >= 1``, -inf if ``lower_xi >= 1``, NaN if both."""
         a = self.alpha
         _, mu_b, _ = self._body_moments()
-        ez_l, _ = self._gpd_mean_var(self.lower_xi, self.lower_beta)
-        ez_u, _ = self._gpd_mean_var(self.upper_xi, self.upper_beta)
+        ez_l, _ = gpd_mean_var(self.lower_xi, self.lower_beta)
+        ez_u, _ = gpd_mean_var(self.upper_xi, self.upper_beta)
         return (
             a * (self.lower_splice - ez_l) + (1 - 2 * a) * mu_b + a * (self.upper_splice + ez_u)
         ).expand(self.batch_shape)
@@ -369,8 +371,8 @@ class SplicedBinnedPareto(Distribution):
         """Exact variance (law of total variance); inf if either ``xi >= 1/2``."""
         a = self.alpha
         _, mu_b, var_b = self._body_moments()
-        ez_l, vz_l = self._gpd_mean_var(self.lower_xi, self.lower_beta)
-        ez_u, vz_u = self._gpd_mean_var(self.upper_xi, self.upper_beta)
+        ez_l, vz_l = gpd_mean_var(self.lower_xi, self.lower_beta)
+        ez_u, vz_u = gpd_mean_var(self.upper_xi, self.upper_beta)
         finite = (self.lower_xi < 0.5) & (self.upper_xi < 0.5)
         ez_l, vz_l = torch.where(finite, ez_l, 0.0), torch.where(finite, vz_l, 0.0)
         ez_u, vz_u = torch.where(finite, ez_u, 0.0), torch.where(finite, vz_u, 0.0)

@@ -101,3 +101,48 @@ def row_stats(logits: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.T
     pos = (k.to(logits.dtype) + frac).reshape(*rows, 2)
     lse = (m + tot.log()).reshape(rows)
     return lse, pos
+
+
+def cum_p_at_rows(
+    base: torch.Tensor, lse: torch.Tensor, k: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(cum[k], p[k])`` for one bin index per row of logits ``base`` ``(*rows, K)`` (log-
+    normaliser ``lse``), in row chunks without writing the full per-bin tables."""
+    rows, n_bins = base.shape[:-1], base.shape[-1]
+    flat = base.reshape(-1, n_bins)
+    lse = lse.reshape(-1, 1)
+    kf = k.expand(rows).reshape(-1, 1)
+    cum_parts, p_parts = [], []
+    for sl in row_chunks(flat.shape[0], n_bins):
+        e = (flat[sl] - lse[sl]).exp_()
+        cum_parts.append(e.cumsum(-1).gather(-1, kf[sl]))
+        p_parts.append(e.gather(-1, kf[sl]))
+    return torch.cat(cum_parts).reshape(rows), torch.cat(p_parts).reshape(rows)
+
+
+def gpd_mean_var(xi: torch.Tensor, beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """GPD mean (inf for xi >= 1) and variance (inf for xi >= 1/2)."""
+    xi_m = torch.where(xi < 1, xi, 0.0)
+    xi_v = torch.where(xi < 0.5, xi, 0.0)
+    mean = torch.where(xi < 1, beta / (1 - xi_m), math.inf)
+    var = torch.where(xi < 0.5, beta**2 / ((1 - xi_v) ** 2 * (1 - 2 * xi_v)), math.inf)
+    return mean, var
+
+
+def body_moments(
+    edges: torch.Tensor, lo: torch.Tensor, up: torch.Tensor, p: torch.Tensor, width: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mass, mean and variance of a binned body (bin ``edges``, probabilities ``p``) on
+    ``[lo, up]``: per-bin overlap integrals, exact for piecewise-uniform densities, shifted to
+    the centre for numerical stability."""
+    centre = 0.5 * (lo + up)
+    edges = edges - centre.unsqueeze(-1)
+    a = torch.maximum(edges[..., :-1], (lo - centre).unsqueeze(-1))
+    b = torch.minimum(edges[..., 1:], (up - centre).unsqueeze(-1))
+    b = torch.maximum(a, b)
+    dens = p / width.unsqueeze(-1)
+    mass = (dens * (b - a)).sum(-1)
+    m1 = (dens * (b * b - a * a) / 2).sum(-1) / mass
+    a_c, b_c = a - m1.unsqueeze(-1), b - m1.unsqueeze(-1)
+    var = (dens * (b_c**3 - a_c**3) / 3).sum(-1) / mass
+    return mass, centre + m1, var
