@@ -55,10 +55,10 @@ def best_of(fn: Callable[[], Any], repeats: int = 3) -> float:
     return min(times)
 
 
-def write_result(name: str, payload: dict[str, Any]) -> Path:
-    """Write bench/results/<name>.json with the machine facts attached."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"{name}.json"
+def write_result(name: str, payload: dict[str, Any], out: Path | None = None) -> Path:
+    """Write bench/results/<name>.json (or `out`) with the machine facts attached."""
+    out = out if out is not None else RESULTS / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**payload, "machine": machine(),
                                "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
                               indent=2) + "\n")

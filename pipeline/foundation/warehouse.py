@@ -90,6 +90,11 @@ def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection
             _ATOMIC.discard(id(con))
 
 
+def in_atomic(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection is inside an `atomic` block (its transactions join that one)."""
+    return id(con) in _ATOMIC
+
+
 def query_pl(con: duckdb.DuckDBPyConnection, sql: str,
              params: list[object] | None = None) -> pl.DataFrame:
     """Run a query and return a polars frame (through Arrow, zero-copy where possible)."""

@@ -1,4 +1,5 @@
-"""Ingestion: read each batch, validate it whole, filter it, then write it per game atomically."""
+"""Ingestion: read each batch, validate it whole, filter it, then write the changed games of
+many batches set-wise in one transaction."""
 
 from __future__ import annotations
 
@@ -12,9 +13,14 @@ import polars as pl
 from passing_score.pipeline.foundation import tables
 from passing_score.pipeline.foundation.errors import InputError, PassingScoreError, first_line
 from passing_score.pipeline.foundation.vocabulary import parse_season_type
-from passing_score.pipeline.foundation.warehouse import fetch_one, transaction
+from passing_score.pipeline.foundation.warehouse import (
+    atomic,
+    fetch_one,
+    in_atomic,
+    transaction,
+)
 from passing_score.pipeline.ingest.sources import Batch, PbpSource, frame_checksum
-from passing_score.pipeline.ingest.store import write_games
+from passing_score.pipeline.ingest.store import GameWriter, write_games
 from passing_score.pipeline.ingest.validate import validate_plays
 
 
@@ -116,10 +122,14 @@ def _already_logged(con: duckdb.DuckDBPyConnection, b: Batch, spec: str) -> bool
     return row is not None and row[0] == b.checksum and row[1] == spec
 
 
-def ingest_batch(con: duckdb.DuckDBPyConnection, b: Batch, flt: PlayFilter) -> BatchResult:
-    """Validate and write one batch in one transaction; a bad batch writes nothing."""
-    start = time.perf_counter()
-    spec = flt.spec()
+class _StoreFailed(Exception):
+    """A batch could not be stored inside the run's shared transaction (now aborted)."""
+
+
+def _read_batch(con: duckdb.DuckDBPyConnection, b: Batch, flt: PlayFilter,
+                spec: str) -> BatchResult | tuple[pl.DataFrame, str]:
+    """Skip, refuse or read one batch: a result when nothing is to be written, else its
+    validated, filtered plays and checksum."""
     if b.checksum is not None and _already_logged(con, b, spec):
         return BatchResult(b.key, "unchanged")
     if b.peek is not None and (flt.seasons or flt.weeks or flt.season_type or flt.game):
@@ -134,34 +144,88 @@ def ingest_batch(con: duckdb.DuckDBPyConnection, b: Batch, flt: PlayFilter) -> B
         return BatchResult(b.key, "rejected", error=str(exc))
     if plays.height == 0:
         return BatchResult(b.key, "no-match")
+    return plays, checksum
+
+
+def ingest_batch(con: duckdb.DuckDBPyConnection, b: Batch, flt: PlayFilter,
+                 writer: GameWriter | None = None) -> BatchResult:
+    """Validate and write one batch in one transaction; a bad batch writes nothing. With a
+    run's `writer` its games join the run's set-wise write and a store error raises."""
+    start = time.perf_counter()
+    spec = flt.spec()
+    read = _read_batch(con, b, flt, spec)
+    if isinstance(read, BatchResult):
+        return read
+    plays, checksum = read
     try:
         with transaction(con):
-            w = write_games(con, plays, b.source, b.key, live=flt.game is not None)
+            if writer is None:
+                w = write_games(con, plays, b.source, b.key, live=flt.game is not None)
+            else:
+                w = writer.add(plays, b.source, b.key)
             con.execute(
                 "INSERT OR REPLACE INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
                 "now()::TIMESTAMP)",
                 [b.source, b.key, checksum, spec, plays.height, w.games, w.games_written,
                  time.perf_counter() - start])
     except duckdb.Error as exc:
+        if writer is not None:
+            raise _StoreFailed from exc
         msg = first_line(exc)[:300]
         return BatchResult(b.key, "rejected", error=f"file {b.key}: could not be stored: {msg}")
     status = "loaded" if w.games_written else "unchanged"
     return BatchResult(b.key, status, w.rows_written, w.games, w.games_written)
 
 
-def ingest(con: duckdb.DuckDBPyConnection, source: PbpSource, flt: PlayFilter,
-           on_batch: Callable[[BatchResult], None] | None = None,
-           batches: Iterable[Batch] | None = None) -> IngestReport:
-    """Ingest every batch of a source; rejected batches are reported, the rest still load."""
-    report = IngestReport()
-    tables.create(con, "ingest_log")
-    tables.create(con, "ingested_games")
-    for b in batches if batches is not None else source.batches(flt.seasons):
+def _run(con: duckdb.DuckDBPyConnection, todo: list[Batch], flt: PlayFilter,
+         report: IngestReport, on_batch: Callable[[BatchResult], None] | None,
+         writer: GameWriter | None) -> None:
+    """Ingest the batches not yet in the report, in order, reporting each; with a writer,
+    write its pending games set-wise whenever it holds enough plays, and at the end."""
+    for b in todo[len(report.results):]:
         try:
-            res = ingest_batch(con, b, flt)
+            res = ingest_batch(con, b, flt, writer)
         except PassingScoreError as exc:  # a download that failed: report, go on
             res = BatchResult(b.key, "rejected", error=str(exc))
         report.results.append(res)
         if on_batch is not None:
             on_batch(res)
+        if writer is not None and writer.full:
+            _flush(writer)
+    if writer is not None:
+        _flush(writer)
+
+
+def _flush(writer: GameWriter) -> None:
+    try:
+        writer.flush()
+    except duckdb.Error as exc:
+        raise _StoreFailed from exc
+
+
+def ingest(con: duckdb.DuckDBPyConnection, source: PbpSource, flt: PlayFilter,
+           on_batch: Callable[[BatchResult], None] | None = None,
+           batches: Iterable[Batch] | None = None) -> IngestReport:
+    """Ingest every batch of a source; rejected batches are reported, the rest still load.
+
+    The run is one transaction writing the changed games of many files at a time set-wise
+    (one DELETE, one INSERT): DuckDB checkpoints once, not per file. If storing fails, the run
+    is rolled back and redone file by file, so only the failing file is refused. Inside a
+    caller's `atomic` block the caller's transaction holds it, file by file.
+    """
+    report = IngestReport()
+    tables.create(con, "ingest_log")
+    tables.create(con, "ingested_games")
+    todo = list(batches if batches is not None else source.batches(flt.seasons))
+    if in_atomic(con):
+        _run(con, todo, flt, report, on_batch, None)
+        return report
+    try:
+        with atomic(con):
+            _run(con, todo, flt, report, on_batch, GameWriter(con, live=flt.game is not None))
+    except _StoreFailed:
+        done = len(report.results)  # batches reported already stay quiet on the redo
+        report = IngestReport()
+        _run(con, todo[:done], flt, report, None, None)
+        _run(con, todo, flt, report, on_batch, None)
     return report

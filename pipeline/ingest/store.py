@@ -1,5 +1,5 @@
-"""Writing plays per game: content hashes decide which games changed; a changed game's rows are
-replaced as a unit, and `plays` widens its columns when a newer file brings more."""
+"""Writing plays per game: content hashes decide which games changed; changed games' rows are
+replaced as units, set-wise, and `plays` widens its columns when a newer file brings more."""
 
 from __future__ import annotations
 
@@ -29,8 +29,9 @@ def _value_hashes(df: pl.DataFrame) -> pl.DataFrame:
     writers round floats); other text as text; nulls as null. Decided value by value, so a
     game hashes the same in any file that holds it."""
     exprs = []
+    schema = df.schema  # built once: each `df.schema` call walks all ~320 columns
     for name in sorted(df.columns):  # one seed: a null hashes alike in any column type
-        c, dtype = pl.col(name), df.schema[name]
+        c, dtype = pl.col(name), schema[name]
         if dtype.is_numeric() or dtype == pl.Boolean:
             h = (c.cast(pl.Float64) * SCALE).round().hash(seed=1)
         elif dtype == pl.Null:
@@ -71,7 +72,10 @@ def game_status(df: pl.DataFrame, live: bool = False) -> pl.DataFrame:
     secs = pl.col("quarter_seconds_remaining").cast(pl.Int64)
     clock = col("time").fill_null(pl.format("{}:{}", (secs // 60).cast(pl.String).str.zfill(2),
                                             (secs % 60).cast(pl.String).str.zfill(2)))
-    last = df.sort("play_id").group_by("game_id", maintain_order=True).agg(
+    wanted = ("game_id", "play_id", "desc", "time_of_day", "qtr", "time",
+              "quarter_seconds_remaining")
+    slim = df.select([c for c in wanted if c in df.columns])
+    last = slim.sort("play_id").group_by("game_id", maintain_order=True).agg(
         (col("desc").str.strip_chars().str.to_uppercase() == "END GAME").any().alias("final"),
         col("time_of_day").drop_nulls().max().alias("last_play_at"),
         pl.format("Q{} {}", col("qtr").last(), clock.last()).alias("last_play"),
@@ -92,11 +96,12 @@ _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOU
 
 
 def _frame_types(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> dict[str, str]:
-    """DuckDB type of every column of a frame (all-null columns report "NULL")."""
+    """DuckDB type of every column of a frame (all-null columns report "NULL"; DuckDB 2 spells
+    it quoted, which left such columns typed NULL and altered later)."""
     con.register("_probe", df.head(0))
     rows = con.execute("DESCRIBE SELECT * FROM _probe").fetchall()
     con.unregister("_probe")
-    return {r[0]: r[1] for r in rows}
+    return {r[0]: "NULL" if r[1] == '"NULL"' else r[1] for r in rows}
 
 
 def _widened(have: str, incoming: str) -> str:
@@ -131,30 +136,107 @@ def _ensure_plays_columns(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> N
                 con.execute(f"ALTER TABLE plays ALTER COLUMN {q} TYPE {new_type}")
 
 
+FLUSH_ROWS = 200_000  # pending plays that fill a set-wise write (bounds memory; DuckDB
+# writes full row groups in parallel during a large INSERT, small ones single-threaded)
+
+
+def _groups(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
+    """Concatenate frames whose shared typed columns agree (all-null columns dropped: an
+    INSERT BY NAME leaves them null), so most runs insert in one statement."""
+    groups: list[tuple[dict[str, pl.DataType], list[pl.DataFrame]]] = []
+    for df in frames:
+        df = df.select([n for n, t in df.schema.items() if t != pl.Null])
+        sch = dict(df.schema)
+        for have, members in groups:
+            if all(have[n] == t for n, t in sch.items() if n in have):
+                have.update(sch)
+                members.append(df)
+                break
+        else:
+            groups.append((sch, [df]))
+    return [pl.concat(m, how="diagonal", rechunk=False) if len(m) > 1 else m[0]
+            for _, m in groups]
+
+
+class GameWriter:
+    """Writes changed games set-wise: `add` hashes a file's games and keeps those whose
+    content is new, `flush` writes them all with one DELETE and one INSERT. The caller holds
+    the transaction; a game in several files takes its last version, as file by file."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, live: bool = False) -> None:
+        self.con, self.live = con, live
+        tables.create(con, "ingested_games")
+        known = query_pl(con, "SELECT game_id, content_hash FROM ingested_games")
+        self.known: dict[str, str] = dict(zip(known["game_id"].to_list(),
+                                              known["content_hash"].to_list(), strict=True))
+        self.frames: list[pl.DataFrame] = []
+        self.changed: list[pl.DataFrame] = []
+        self.status: list[pl.DataFrame] = []
+        self.pending: set[str] = set()
+        self.rows = 0
+
+    def add(self, df: pl.DataFrame, source: str, source_key: str) -> WriteResult:
+        """Keep the games of `df` whose content hash differs from the stored (or pending) one."""
+        hashes = game_hashes(df)
+        old = pl.Series("content_hash", [self.known.get(g) for g in hashes["game_id"]],
+                        dtype=pl.String)
+        changed = hashes.filter(hashes["content_hash"].ne_missing(old))
+        if changed.height == 0:
+            return WriteResult(0, hashes.height, 0)
+        ids = changed["game_id"]
+        new = df if changed.height == hashes.height else \
+            df.filter(pl.col("game_id").is_in(ids.implode()))
+        if not self.pending.isdisjoint(ids.to_list()):  # a pending game replaced by this file
+            keep = ~pl.col("game_id").is_in(ids.implode())
+            self.frames = [f.filter(keep) for f in self.frames]
+            self.changed = [f.filter(keep) for f in self.changed]
+            self.status = [f.filter(keep) for f in self.status]
+            self.rows = sum(f.height for f in self.frames)
+        self.known.update(zip(ids.to_list(), changed["content_hash"].to_list(), strict=True))
+        extras = {"source": pl.lit(source, pl.String), "source_key": pl.lit(source_key, pl.String)}
+        self.frames.append(new.with_columns(**extras))
+        self.changed.append(changed.with_columns(**extras))
+        self.status.append(game_status(new, self.live))
+        self.pending.update(ids.to_list())
+        self.rows += new.height
+        return WriteResult(new.height, hashes.height, changed.height)
+
+    @property
+    def full(self) -> bool:
+        """Enough plays pending for one set-wise write."""
+        return self.rows >= FLUSH_ROWS
+
+    def flush(self) -> None:
+        """Write the pending games: DELETE their old rows, INSERT the new set-wise."""
+        if not self.frames:
+            return
+        con = self.con
+        changed = pl.concat(self.changed)
+        status = pl.concat(self.status)
+        for f in self.frames:
+            _ensure_plays_columns(con, f.drop("source", "source_key"))
+        con.register("_changed", changed)
+        con.execute("DELETE FROM plays WHERE game_id IN (SELECT game_id FROM _changed)")
+        for group in _groups(self.frames):  # Arrow string views: no copy of the text columns
+            con.register("_new", group.to_arrow(compat_level=pl.CompatLevel.newest()))
+            con.execute("INSERT INTO plays BY NAME SELECT *, now()::TIMESTAMP AS ingested_at "
+                        "FROM _new")
+            con.unregister("_new")
+        con.execute("INSERT OR REPLACE INTO ingested_games SELECT game_id, content_hash, rows, "
+                    "source, source_key, now()::TIMESTAMP FROM _changed")
+        tables.ensure(con, "game_status")
+        con.register("_status", status)
+        con.execute("INSERT OR REPLACE INTO game_status SELECT *, now()::TIMESTAMP FROM _status")
+        for view in ("_changed", "_status"):
+            con.unregister(view)
+        self.frames, self.changed, self.status, self.rows = [], [], [], 0
+        self.pending.clear()
+
+
 def write_games(con: duckdb.DuckDBPyConnection, df: pl.DataFrame, source: str,
                 source_key: str, live: bool = False) -> WriteResult:
     """Replace the games of `df` whose content changed; caller holds the transaction."""
-    tables.create(con, "ingested_games")
-    hashes = game_hashes(df)
-    known = (
-        query_pl(con, "SELECT game_id, content_hash FROM ingested_games")
-        if hashes.height else pl.DataFrame(schema={"game_id": pl.String, "content_hash": pl.String})
-    )
-    changed = hashes.join(known, on=["game_id", "content_hash"], how="anti")
-    if changed.height == 0:
-        return WriteResult(0, hashes.height, 0)
-    new = df.filter(pl.col("game_id").is_in(changed["game_id"].implode()))
-    _ensure_plays_columns(con, new)
-    con.register("_changed", changed)
-    con.register("_new", new)
-    con.execute("DELETE FROM plays WHERE game_id IN (SELECT game_id FROM _changed)")
-    con.execute("INSERT INTO plays BY NAME SELECT *, ? AS source, ? AS source_key, "
-                "now()::TIMESTAMP AS ingested_at FROM _new", [source, source_key])
-    con.execute("INSERT OR REPLACE INTO ingested_games SELECT game_id, content_hash, rows, "
-                "?, ?, now()::TIMESTAMP FROM _changed", [source, source_key])
-    tables.ensure(con, "game_status")
-    con.register("_status", game_status(new, live))
-    con.execute("INSERT OR REPLACE INTO game_status SELECT *, now()::TIMESTAMP FROM _status")
-    for view in ("_changed", "_new", "_status"):
-        con.unregister(view)
-    return WriteResult(new.height, hashes.height, changed.height)
+    writer = GameWriter(con, live)
+    result = writer.add(df, source, source_key)
+    writer.flush()
+    return result

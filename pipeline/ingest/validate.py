@@ -112,7 +112,9 @@ def validate_plays(df: pl.DataFrame, file: str) -> pl.DataFrame:
     if i is not None:
         raise ValidationError(file, "season", i + 1,
                               f"season {df['season'][i]} does not match {_where(df, i)}")
-    reg_weeks = df["season"].map_elements(regular_season_weeks, return_dtype=pl.Int64)
+    seasons = df["season"].unique().to_list()
+    reg_weeks = df["season"].replace_strict({s: regular_season_weeks(s) for s in seasons},
+                                            return_dtype=pl.Int64)
     week = df["week"]
     week_ok = (week == game_week) | (
         (df["season_type"] == "POST") & (week == game_week - reg_weeks)

@@ -399,3 +399,52 @@ def test_data_doc_is_in_sync() -> None:
 
     assert (PROJECT_ROOT / "docs" / "data.md").read_text() == data_doc(), \
         "regenerate: python -m passing_score.pipeline.ingest.schema > docs/data.md"
+
+
+def test_same_game_in_two_files_of_one_run_takes_the_last(
+        tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    """Files of one run are written set-wise; a game in two files keeps the later file's
+    plays, as when the files are ingested one at a time."""
+    df = make_pbp()
+    game = df["game_id"][0]
+    df.write_parquet(tmp_path / "a_season.parquet")
+    fixed = df.filter(pl.col("game_id") == game).head(30).with_columns(pl.lit("fixed")
+                                                                       .alias("desc"))
+    fixed.write_parquet(tmp_path / "b_game.parquet")
+    report = ingest(con, LocalSource(tmp_path), PlayFilter())
+    assert [r.status for r in report.results] == ["loaded", "loaded"]
+    got = con.execute("SELECT count(*), min(\"desc\"), max(source_key) FROM plays "
+                      "WHERE game_id = ?", [game]).fetchall()[0]
+    assert got == (30, "fixed", str((tmp_path / "b_game.parquet").resolve()))
+    total = con.execute("SELECT count(*) FROM plays").fetchall()[0][0]
+    assert total == df.height - df.filter(pl.col("game_id") == game).height + 30
+    plays = con.execute("SELECT plays FROM game_status WHERE game_id = ?", [game]).fetchall()
+    assert plays == [(30,)]
+
+
+def test_store_failure_refuses_only_that_file(tmp_path: Path, con: duckdb.DuckDBPyConnection,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file that cannot be stored rolls the set-wise run back; the redo, file by file,
+    refuses that file alone and loads the others."""
+    from passing_score.pipeline.ingest import store
+
+    make_pbp(weeks=(1,)).write_parquet(tmp_path / "a.parquet")
+    make_pbp(weeks=(2,), seed=5).write_parquet(tmp_path / "b.parquet")
+    make_pbp(weeks=(3,), seed=6).write_parquet(tmp_path / "c.parquet")
+    real_add = store.GameWriter.add
+
+    def add(self: store.GameWriter, df: pl.DataFrame, source: str,
+            source_key: str) -> store.WriteResult:
+        if source_key.endswith("b.parquet"):
+            raise duckdb.ConversionException("Conversion Error: broken column")
+        return real_add(self, df, source, source_key)
+
+    monkeypatch.setattr(store.GameWriter, "add", add)
+    seen: list[str] = []
+    report = ingest(con, LocalSource(tmp_path), PlayFilter(),
+                    on_batch=lambda r: seen.append(r.status))
+    assert [r.status for r in report.results] == ["loaded", "rejected", "loaded"]
+    assert seen == ["loaded", "rejected", "loaded"]  # each batch reported once
+    assert "could not be stored" in (report.rejected[0].error or "")
+    weeks = {w for (w,) in con.execute("SELECT DISTINCT week FROM plays").fetchall()}
+    assert weeks == {1, 3}
