@@ -111,7 +111,7 @@ def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 60) ->
 def targets(base: str) -> tuple[list[str], list[str], list[str], dict[str, Any]]:
     """(leaderboard URLs, QB URLs, QB ids, facts) for the newest season of the warehouse."""
     seasons = httpx.get(f"{base}/seasons", timeout=60).json()
-    reg = [s for s in seasons["seasons"] if s["season_type"] == "REG"]
+    reg = [s for s in seasons["rows"] if s["season_type"] == "REG"]
     newest = max(reg, key=lambda s: s["season"])
     season, last = newest["season"], newest.get("last_week") or 1
     t = time.perf_counter()
@@ -121,7 +121,7 @@ def targets(base: str) -> tuple[list[str], list[str], list[str], dict[str, Any]]
     ids = [r["passer_id"] for r in board.json()["rows"]] or ["00-0000000"]
     boards = [f"/leaderboard?season={season}&limit=50",
               f"/leaderboard?season={season}&limit=10&offset=10",
-              f"/leaderboard?season={season}&week={last}",
+              f"/leaderboard?season={season}&game_week={last}",
               f"/leaderboard?season={season}&sort=cpoe&limit=20"]
     qbs: list[str] = []
     for pid in ids:
@@ -133,10 +133,10 @@ def targets(base: str) -> tuple[list[str], list[str], list[str], dict[str, Any]]
 def cold_urls(season: int, last: int, ids: list[str]) -> list[str]:
     """Distinct URLs no earlier request asked for: season-to-date boards through each week,
     split boards, one-week boards, and QB pages of an earlier season."""
-    urls = [f"/leaderboard?season={season}&through_week={w}&limit=25" for w in range(1, last)]
+    urls = [f"/leaderboard?season={season}&week={w}&limit=25" for w in range(1, last)]
     urls += [f"/leaderboard?season={season}&split={s}" for s in
              ("deep", "short", "under_pressure", "red_zone", "trailing")]
-    urls += [f"/leaderboard?season={season}&week={w}&limit=20" for w in range(1, last)]
+    urls += [f"/leaderboard?season={season}&game_week={w}&limit=20" for w in range(1, last)]
     urls += [f"/qbs/{pid}/games?season={season - 1}" for pid in ids[:10]]
     return urls
 
