@@ -45,9 +45,13 @@ test: install
 # at SOAK_ITERATIONS random times per verb (ingest, features, score, update) and
 # SOAK_ITERATIONS x 20 schemathesis examples per API operation
 SOAK_ITERATIONS ?= 25
+# (bench/soak_summary.py then writes bench/results/soak.json for bench/RESULTS.md)
 soak: install
-	SOAK_ITERATIONS=$(SOAK_ITERATIONS) $(PY) -m pytest -m soak tests/system/test_faults.py \
-	  tests/system/test_schemathesis.py $(PYTEST_ARGS)
+	mkdir -p data; rc=0; SOAK_ITERATIONS=$(SOAK_ITERATIONS) $(PY) -m pytest -m soak \
+	  tests/system/test_faults.py tests/system/test_schemathesis.py \
+	  --junitxml=data/soak-junit.xml $(PYTEST_ARGS) || rc=$$?; \
+	SOAK_ITERATIONS=$(SOAK_ITERATIONS) $(PY) bench/soak_summary.py data/soak-junit.xml; \
+	$(PY) bench/results_table.py; exit $$rc
 
 # ruff, the import-layers contract (pyproject [tool.importlinter]) and mypy; CI runs it
 lint: install

@@ -127,6 +127,20 @@ def rows() -> list[tuple[str, str, str, str, str]]:
         ("full rebuild peak memory, largest child (MiB)", _fmt(_g(reb, "peak_mib")), "-", "-",
          _fmt(_g(reb, "targets", "peak_mib"))),
     ]
+    soak = _load("soak")
+    kills = _g(soak, "kills") or {}
+    out += [
+        ("make soak: kill -9 runs survived (ingest / features / score / update)",
+         f"{_fmt(_g(soak, 'kills_survived'))} of {_fmt(_g(soak, 'kills_total'))}"
+         + (" (" + " / ".join(str(kills.get(v, {}).get("passed", 0))
+                              for v in ("ingest", "features", "score", "update")) + ")"
+            if kills else ""), "-", "-", "every one"),
+        ("make soak: schemathesis operation x mode runs without a 5xx or schema mismatch",
+         f"{_fmt(_g(soak, 'schemathesis', 'operation_modes', 'passed'))} passed, "
+         f"{_fmt(_g(soak, 'schemathesis_failures'))} failed (up to "
+         f"{_fmt(_g(soak, 'schemathesis', 'max_examples_each'))} random requests each)",
+         "-", "-", "0 5xx"),
+    ]
     season = _g(src, "season") or "one season"
     for key, label, raw in (("local", "local parquet", "polars.read_parquet"),
                             ("nfl_data_py", "nfl_data_py cache", "import_pbp_data"),
@@ -148,7 +162,8 @@ SOURCES = (("re-ingest", "ingest"), ("ingest", "ingest"), ("features", "features
            ("live game", "update"),
            ("completion", "models"), ("score all", "scoring"), ("re-score", "scoring"),
            ("weekly", "update"), ("API", "api"), ("full rebuild", "rebuild"),
-           ("rebuild", "rebuild"), ("load", "sources"), ("make run", "install"))
+           ("rebuild", "rebuild"), ("load", "sources"), ("make run", "install"),
+           ("make soak", "soak"))
 
 
 def _machine(figure: str) -> str:
