@@ -186,7 +186,7 @@ def leaderboard(
             game_week=game_week, split=split, min_dropbacks=min_dropbacks, total=df.height,
             limit=limit, offset=offset,
             rows=[LeaderboardRow(**r) for r in frame_rows(df.slice(offset, limit))],
-            in_progress=[GameRow(**r) for r in frame_rows(live)])
+            in_progress=[GameRow(**r) for r in frame_rows(with_full_names(ctx.con, live))])
 
     return answer(request, ctx, (*key, limit, offset), build)
 

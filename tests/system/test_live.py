@@ -13,6 +13,7 @@ import polars as pl
 from fastapi.testclient import TestClient
 
 from passing_score.pipeline import jobs
+from passing_score.pipeline.foundation import tables
 from passing_score.pipeline.foundation.config import Settings
 from passing_score.pipeline.foundation.warehouse import connect, query_pl
 from passing_score.reports.api.app import create_app
@@ -70,6 +71,11 @@ def test_partial_then_more_then_final_equals_final_once(trained_league: TrainedL
                          [game]).fetchall()
     con.close()
     assert status and status[0][0] is False and status[0][1].startswith("Q")
+    con = connect(live)  # full names, as ingest loads them beside the plays
+    tables.ensure(con, "players")
+    con.execute("INSERT INTO players (gsis_id, full_name) SELECT DISTINCT passer_id, "
+                "'Full ' || passer_id FROM qb_game_scores WHERE game_id = ?", [game])
+    con.close()
 
     client = TestClient(create_app(live))
     scores = client.get(f"/games/{game}/scores").json()["rows"]
@@ -77,6 +83,9 @@ def test_partial_then_more_then_final_equals_final_once(trained_league: TrainedL
     season = int(game[:4])
     board = client.get("/leaderboard", params={"season": season, "min_dropbacks": 0}).json()
     assert {r["game_id"] for r in board["in_progress"]} == {game}
+    # the in-progress rows name QBs as every other game row does
+    assert {(r["passer_id"], r["passer_full_name"]) for r in board["in_progress"]} == \
+        {(r["passer_id"], f"Full {r['passer_id']}") for r in scores}
     marked = {r["passer_id"] for r in board["rows"] if r["final"] is False}
     assert marked == {r["passer_id"] for r in board["in_progress"]} & \
         {r["passer_id"] for r in board["rows"]}
