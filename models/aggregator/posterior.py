@@ -32,9 +32,9 @@ def role_indicator(share: np.ndarray) -> np.ndarray:
 
 
 def row_dot(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """x @ w row by row, each row summed on its own: a row's value does not depend on how
-    many rows came with it (a matrix product's blocking does)."""
-    return np.asarray((x * w).sum(axis=1), dtype=np.float64)
+    """x @ w row by row (over the last axis), each row summed on its own: a row's value does
+    not depend on how many rows came with it (a matrix product's blocking does)."""
+    return np.asarray((x * w).sum(axis=-1), dtype=np.float64)
 
 
 def noise_cov(prior: Prior, n: np.ndarray, n2: np.ndarray | None) -> np.ndarray:
@@ -69,14 +69,19 @@ def _gains(n: np.ndarray, t: np.ndarray, noise: np.ndarray) -> np.ndarray:
     return b
 
 
+def _means(xbar: np.ndarray, n: np.ndarray, mu: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Posterior means mu + B (xbar - mu), (..., R, K) for prior means mu (..., R, K) and
+    gains B (..., R, K, K); n = 0 keeps the prior mean."""
+    d = np.where((n > 0)[:, None], xbar - mu, 0.0)
+    return mu + np.einsum("...rij,...rj->...ri", b, d)
+
+
 def posterior(xbar: np.ndarray, n: np.ndarray, mu: np.ndarray, t: np.ndarray,
               noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Posterior means (R, K) and covariances (R, K, K) of true means; n = 0 gives the prior."""
     b = _gains(n, t, noise)
-    d = np.where((n > 0)[:, None], xbar - mu, 0.0)
-    theta = mu + np.einsum("rij,rj->ri", b, d)
     p = t[None] - np.einsum("rij,jk->rik", b, t)
-    return theta, p
+    return _means(xbar, n, mu, b), p
 
 
 def boot_values(xbar: np.ndarray, n: np.ndarray, mu: np.ndarray, base: np.ndarray,
@@ -85,11 +90,8 @@ def boot_values(xbar: np.ndarray, n: np.ndarray, mu: np.ndarray, base: np.ndarra
     solved in one batched call (the same per-row maths as `posterior`)."""
     shift = np.stack([arr(mb) - base for mb, _ in boot])  # (S, K)
     tb = np.stack([arr(t) for _, t in boot])  # (S, K, K)
-    b = _gains(n, tb, noise)  # (S, R, K, K)
-    mu_b = mu[None] + shift[:, None, :]
-    d = np.where((n > 0)[None, :, None], xbar[None] - mu_b, 0.0)
-    theta = mu_b + np.einsum("srij,srj->sri", b, d)
-    return np.asarray((theta * w).sum(axis=2), dtype=np.float64)
+    theta = _means(xbar, n, mu[None] + shift[:, None, :], _gains(n, tb, noise))
+    return row_dot(theta, w)
 
 
 def posterior_values(prior: Prior, w: np.ndarray, shrink: str, xbar: np.ndarray,
