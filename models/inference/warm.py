@@ -16,21 +16,17 @@ from passing_score.models.inference.scorer import Scorer
 
 
 def warm(sc: Scorer) -> None:
-    """Call every kernel the scorer uses once, on one row of zeros of the dtypes scoring passes
-    (the same compiled signatures, so scoring finds them loaded)."""
+    """Call each kernel the scorer uses once, on one row of zeros of the dtypes scoring passes.
+    numba compiles per argument types, so one call loads the one signature that every tree
+    ensemble (all share the arrays' dtypes) and every kind of yards summary then use."""
     from passing_score.models.inference import kernels as k
 
-    for t in sc.trees.values():
-        t.raw(np.zeros((1, int(t.arrays["feature"].max()) + 1), np.float32))
-    zeros, y = np.zeros(1), np.zeros(1)
-    for kind, (a, b) in enumerate((("air_yards", "air_yards"), ("yac", "yac"),
-                                   ("sack_yards", "gain_yards"), ("sack_yards", "gain_yards"))):
-        if a not in sc.nets or b not in sc.nets:
-            continue
-        na, nb = sc.nets[a], sc.nets[b]
-        raw_a = na.raw(np.zeros((1, na.weights[0].shape[1]), np.float32))
-        raw_b = nb.raw(np.zeros((1 if kind >= 2 else 0, nb.weights[0].shape[1]), np.float32))
-        k.summaries(kind, raw_a, na.cfg, raw_b, nb.cfg, np.zeros((1, 3)), zeros, zeros, y)
+    trees = next(iter(sc.trees.values()))
+    trees.raw(np.zeros((1, int(trees.arrays["feature"].max()) + 1), np.float32))
+    net = next(iter(sc.nets.values()))
+    raw = net.raw(np.zeros((1, net.weights[0].shape[1]), np.float32))
+    one = np.zeros(1)
+    k.summaries(0, raw, net.cfg, raw[:0], net.cfg, np.zeros((1, 3)), one, one, one)
     k.ndtri_clipped(np.full(1, 0.5), 0.001, 0.999)
 
 
