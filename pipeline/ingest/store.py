@@ -173,7 +173,6 @@ class GameWriter:
         self.changed: list[pl.DataFrame] = []
         self.status: list[pl.DataFrame] = []
         self.pending: set[str] = set()
-        self.rows = 0
 
     def add(self, df: pl.DataFrame, source: str, source_key: str) -> WriteResult:
         """Keep the games of `df` whose content hash differs from the stored (or pending) one."""
@@ -191,20 +190,18 @@ class GameWriter:
             self.frames = [f.filter(keep) for f in self.frames]
             self.changed = [f.filter(keep) for f in self.changed]
             self.status = [f.filter(keep) for f in self.status]
-            self.rows = sum(f.height for f in self.frames)
         self.known.update(zip(ids.to_list(), changed["content_hash"].to_list(), strict=True))
         extras = {"source": pl.lit(source, pl.String), "source_key": pl.lit(source_key, pl.String)}
         self.frames.append(new.with_columns(**extras))
         self.changed.append(changed.with_columns(**extras))
         self.status.append(game_status(new, self.live))
         self.pending.update(ids.to_list())
-        self.rows += new.height
         return WriteResult(new.height, hashes.height, changed.height)
 
     @property
     def full(self) -> bool:
         """Enough plays pending for one set-wise write."""
-        return self.rows >= FLUSH_ROWS
+        return sum(f.height for f in self.frames) >= FLUSH_ROWS
 
     def flush(self) -> None:
         """Write the pending games: DELETE their old rows, INSERT the new set-wise."""
@@ -229,7 +226,7 @@ class GameWriter:
         con.execute("INSERT OR REPLACE INTO game_status SELECT *, now()::TIMESTAMP FROM _status")
         for view in ("_changed", "_status"):
             con.unregister(view)
-        self.frames, self.changed, self.status, self.rows = [], [], [], 0
+        self.frames, self.changed, self.status = [], [], []
         self.pending.clear()
 
 
